@@ -1,0 +1,94 @@
+# pm: see README. configure writes config.mk; a missing Debian package is
+# installed by share/pm/deps.sh when make runs as root.
+
+-include config.mk
+
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+SHAREDIR = $(PREFIX)/share/pm
+
+WARN = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
+WERROR = -Werror
+SANITIZE =
+SANFLAGS = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
+	$(WARN) $(WERROR) $(SANFLAGS) -Isrc/lib -Isrc/cv $(DEP_CFLAGS) $(CFLAGS)
+ALL_CXXFLAGS = -std=c++17 -pthread $(WARN) $(WERROR) $(SANFLAGS) \
+	-Isrc/lib -Isrc/cv $(DEP_CFLAGS) $(CXXFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
+LIBS = src/libpm.a $(DEP_LIBS) -lm
+
+PROGS = $(patsubst src/%.c,bin/%,$(wildcard src/pm-*.c))
+LIBOBJ = $(patsubst %.c,%.o,$(wildcard src/lib/*.c)) \
+	$(patsubst %.cc,%.o,$(wildcard src/cv/*.cc))
+UNIT = $(patsubst %.c,%,$(wildcard t/unit/*.c))
+HDRS = $(wildcard src/lib/*.h src/cv/*.h)
+MAN = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
+
+all: $(PROGS)
+
+config.mk: configure
+	@./configure $(CONFIGURE_ARGS) || { \
+	    [ "$$(id -u)" = 0 ] && sh share/pm/deps.sh build && \
+	    ./configure $(CONFIGURE_ARGS); }
+
+# The objects depend on the sanitizer choice, so a change of SANITIZE
+# rebuilds everything.
+.build-flags: FORCE
+	@echo '$(SANITIZE) $(CFLAGS) $(CXXFLAGS)' | cmp -s - $@ || \
+	    echo '$(SANITIZE) $(CFLAGS) $(CXXFLAGS)' > $@
+
+src/lib/%.o: src/lib/%.c $(HDRS) config.mk .build-flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+src/cv/%.o: src/cv/%.cc $(HDRS) config.mk .build-flags
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
+
+src/libpm.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+# C++ links the programs because the OpenCV shim in libpm.a is C++.
+bin/%: src/%.c src/libpm.a $(HDRS) .build-flags
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) -c -o src/$*.o $<
+	$(CXX) $(ALL_LDFLAGS) -o $@ src/$*.o $(LIBS)
+
+t/unit/%: t/unit/%.c t/unit/tap.h src/libpm.a $(HDRS) .build-flags
+	$(CC) $(ALL_CFLAGS) -It/unit -c -o $@.o $<
+	$(CXX) $(ALL_LDFLAGS) -o $@ $@.o $(LIBS)
+
+check: all $(UNIT)
+	@sh share/pm/deps.sh test || { \
+	    echo 'make check: tests that need those tools will skip' >&2; }
+	prove -j2 $(PROVE_FLAGS) $(UNIT) t/t[0-9]*.sh
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(SHAREDIR)
+	cp $(PROGS) $(DESTDIR)$(BINDIR)/
+	for m in $(MAN); do \
+	    s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	cp share/pm/* $(DESTDIR)$(SHAREDIR)/
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$${p#bin/}; done
+	for m in $(MAN); do \
+	    s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -rf $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -f bin/pm-* src/*.o src/lib/*.o src/cv/*.o src/libpm.a \
+	    $(UNIT) t/unit/*.o .build-flags
+	rm -rf t/trash.*
+
+distclean: clean
+	rm -f config.mk config.log
+
+.PHONY: all check lint install uninstall clean distclean FORCE
+.SECONDARY:
