@@ -283,6 +283,17 @@ rel_time(const struct video *v, int64_t ts)
 	return ts * av_q2d(v->st->time_base) - v->startsec;
 }
 
+/* A file of a known format that does not open: say what libav said. */
+static int
+unreadable(struct video *v, const AVInputFormat *f, int r)
+{
+	size_t n = strcspn(f->name, ",");
+
+	if (v->nlog > 0)
+		return pm_fail("cannot read %.*s: %s", (int)n, f->name, v->log);
+	return pm_fail("cannot read %.*s: %s", (int)n, f->name, averr(r));
+}
+
 static int
 open_input(struct video *v, const char *path)
 {
@@ -336,10 +347,10 @@ open_input(struct video *v, const char *path)
 	r = avformat_open_input(&v->fmt, url, ifmt, &opt);
 	av_dict_free(&opt);
 	if (r < 0)	/* v->fmt is freed and NULL */
-		return pm_fail("cannot read %s: %s", ifmt->name, averr(r));
+		return unreadable(v, ifmt, r);
 	r = avformat_find_stream_info(v->fmt, NULL);
 	if (r < 0)
-		return pm_fail("cannot read %s: %s", ifmt->name, averr(r));
+		return unreadable(v, ifmt, r);
 
 	best = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL,
 	    0);
@@ -844,23 +855,72 @@ struct sampler {
 	uint64_t	 lasthash;
 	int		 havehash;
 	struct jpeg	 jpeg;
+	long		 nerr;		/* errors of reading and decoding */
+	char		 first[200];	/* the first of them */
 };
 
 static void
 note(struct sampler *s, const char *fmt, ...) PM_PRINTF(2, 3);
 
-/* Record damage: the first message wins, every one counts. */
+/* An error while reading or decoding: the first one is kept. */
 static void
 note(struct sampler *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	s->st->errors++;
-	if (s->st->damage[0] != '\0')
+	if (s->nerr++ > 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(s->st->damage, sizeof s->st->damage, fmt, ap);
+	vsnprintf(s->first, sizeof s->first, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * What was wrong with the video, if anything: a stream that ends well
+ * before its header says (by duration or by frame count), then the
+ * errors, ours and libav's.
+ */
+static void
+damage(struct sampler *s)
+{
+	struct video *v = s->v;
+	struct video_stats *st = s->st;
+	AVStream *vs = v->st;
+	char trunc[100] = "";
+	double want = 0, slack;
+	long n;
+	int r = 0;
+
+	if (!s->stop) {
+		if (vs->duration > 0 && vs->duration != AV_NOPTS_VALUE)
+			want = rel_time(v, (vs->start_time != AV_NOPTS_VALUE ?
+			    vs->start_time : 0) + vs->duration);
+		if (vs->nb_frames > 0 && v->info.fps > 0 &&
+		    vs->nb_frames / v->info.fps > want)
+			want = vs->nb_frames / v->info.fps;
+		slack = 2 * s->dur > 0.5 ? 2 * s->dur : 0.5;
+		if (want > 0 && st->end + slack < want)
+			snprintf(trunc, sizeof trunc,
+			    "the video ends at %.3f s of %.3f s", st->end,
+			    want);
+	}
+	pthread_mutex_lock(&v->mu);
+	n = s->nerr + v->nlog;
+	if (s->nerr == 0 && v->nlog > 0)
+		snprintf(s->first, sizeof s->first, "%s", v->log);
+	pthread_mutex_unlock(&v->mu);
+	st->errors = n + (trunc[0] != '\0');
+	if (trunc[0] != '\0')
+		r = snprintf(st->damage, sizeof st->damage, "%s%s", trunc,
+		    n > 0 ? "; " : "");
+	if (r < 0 || (size_t)r >= sizeof st->damage)
+		return;
+	if (n == 1)
+		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
+		    "a decoding error: %s", s->first);
+	else if (n > 1)
+		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
+		    "%ld decoding errors, the first: %s", n, s->first);
 }
 
 /*
@@ -979,6 +1039,23 @@ out_size(const struct sampler *s, const AVFrame *f, int *sw, int *sh)
 	*sh = h < 1 ? 1 : h;
 }
 
+/* Tell fn about a dropped frame. */
+static void
+dropped(struct sampler *s, double t, const AVFrame *f, const char *why,
+    double sharp)
+{
+	struct video_frame vf;
+
+	memset(&vf, 0, sizeof vf);
+	vf.drop = why;
+	vf.t = t;
+	vf.key = f->key_frame;
+	vf.sharp = sharp;
+	vf.n = s->st->kept - 1;
+	if (s->fn(&vf, s->arg) < 0)
+		s->stop = -1;
+}
+
 /* A decoded frame: sample it, filter it, encode and hand it over. */
 static void
 take(struct sampler *s, const AVFrame *f)
@@ -1015,6 +1092,7 @@ take(struct sampler *s, const AVFrame *f)
 	st->sampled++;
 	if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags) {
 		st->corrupt++;
+		dropped(s, t, f, "corrupt", 0);
 		return;
 	}
 	if (o->blur > 0 || o->dedup > 0) {
@@ -1027,6 +1105,7 @@ take(struct sampler *s, const AVFrame *f)
 			    s->ana.w);
 			if (sharp < o->blur) {
 				st->blur++;
+				dropped(s, t, f, "blur", sharp);
 				return;
 			}
 		}
@@ -1036,6 +1115,7 @@ take(struct sampler *s, const AVFrame *f)
 			if (s->havehash &&
 			    __builtin_popcountll(h ^ s->lasthash) < o->dedup) {
 				st->dup++;
+				dropped(s, t, f, "dup", sharp);
 				return;
 			}
 		}
@@ -1085,7 +1165,7 @@ drain(struct sampler *s, AVFrame *f)
 		if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
 			break;
 		if (r < 0) {
-			note(s, "cannot decode: %s", averr(r));
+			note(s, "%s", averr(r));
 			if (r != AVERROR_INVALIDDATA)
 				break;
 			continue;
@@ -1164,7 +1244,7 @@ video_sample(struct video *v, const struct video_opts *o,
 		if (r == AVERROR_EOF)
 			break;
 		if (r < 0) {
-			note(&s, "cannot read: %s", averr(r));
+			note(&s, "reading: %s", averr(r));
 			break;
 		}
 		if (pkt->stream_index != vs->index) {
@@ -1189,7 +1269,7 @@ video_sample(struct video *v, const struct video_opts *o,
 				continue;
 			}
 			if (r < 0)
-				note(&s, "cannot decode: %s", averr(r));
+				note(&s, "%s", averr(r));
 			break;
 		}
 		av_packet_unref(pkt);
@@ -1203,26 +1283,7 @@ video_sample(struct video *v, const struct video_opts *o,
 	if (s.stop == -1)
 		goto out;
 
-	/* A stream that ends well before its header says is truncated. */
-	if (!s.stop && vs->duration > 0 && vs->duration != AV_NOPTS_VALUE) {
-		double want = rel_time(v, (vs->start_time != AV_NOPTS_VALUE ?
-		    vs->start_time : 0) + vs->duration);
-		double slack = 2 * s.dur > 0.5 ? 2 * s.dur : 0.5;
-
-		if (st->end + slack < want) {
-			st->errors++;
-			snprintf(st->damage, sizeof st->damage,
-			    "truncated: the video ends at %.3f s of %.3f s",
-			    st->end, want);
-		}
-	}
-	pthread_mutex_lock(&v->mu);
-	if (v->nlog > 0) {
-		st->errors += v->nlog;
-		if (st->damage[0] == '\0')
-			snprintf(st->damage, sizeof st->damage, "%s", v->log);
-	}
-	pthread_mutex_unlock(&v->mu);
+	damage(&s);
 	ret = 0;
 out:
 	atomic_fetch_sub(&active, 1);

@@ -64,14 +64,20 @@ struct video_opts {
 /* Defaults: keyframes, quality 90, no drops, no caps. */
 void	 video_opts_init(struct video_opts *);
 
-/* A kept frame, valid during the callback. */
+/*
+ * A kept frame, valid during the callback; or, with drop set, a sampled
+ * frame that was dropped (jpeg NULL, w and h 0): "dup", "blur" or
+ * "corrupt".  A dropped duplicate stands for the last kept frame.
+ */
 struct video_frame {
+	const char *drop;	/* NULL for a kept frame */
 	double	 t;		/* seconds from the start of the file */
 	int	 key;		/* a keyframe */
 	int	 w, h;		/* size of the JPEG, upright */
 	double	 scene;		/* VIDEO_SCENE: its score; else 0 */
 	double	 sharp;		/* sharpness, when blur is on; else 0 */
-	long	 n;		/* 0, 1, ... among the kept frames */
+	long	 n;		/* 0, 1, ... among the kept frames; for a
+				   dropped one, the last kept frame's n */
 	const uint8_t *jpeg;
 	size_t	 len;
 };
@@ -104,7 +110,7 @@ void	 video_info(const struct video *, struct video_info *);
 typedef int video_frame_fn(const struct video_frame *, void *arg);
 
 /*
- * Decode v once, calling fn for every kept frame in order of t.  fn
+ * Decode v once, calling fn for every sampled frame in order of t.  fn
  * returns 0 to go on, 1 to stop, or -1 to fail with pm_why() set.
  * Returns 0 when the stream was read to its end (or stopped), even if
  * some of it was damaged: st->errors and st->damage say so, and the
