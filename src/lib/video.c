@@ -34,6 +34,7 @@
 #define ANALYSIS	256	/* longer side of the image for blur and hash */
 #define SCENESIDE	64	/* longer side of the image for scene scores */
 #define PTSRING		16	/* packets remembered for rate sampling */
+#define QLEN		4	/* frames waiting to be encoded */
 
 struct video {
 	AVFormatContext	*fmt;
@@ -508,11 +509,15 @@ fit(int w, int h, int side, int *ow, int *oh)
 		*oh = 1;
 }
 
-/* Box-average an 8-bit plane w x h into g's ow x oh. */
+/*
+ * Box-average an 8-bit plane w x h into g's ow x oh, reading every
+ * step-th pixel of every step-th row.
+ */
 static void
-box_reduce(struct gray *g, const uint8_t *src, int w, int h, ptrdiff_t ls)
+box_reduce(struct gray *g, const uint8_t *src, int w, int h, ptrdiff_t ls,
+    int step)
 {
-	int x, y, ox, oy, y0, y1, n;
+	int x, y, ox, oy, x0, x1, y0, y1, nx, ny;
 
 	for (ox = 0; ox <= g->w; ox++)
 		g->xb[ox] = (int)((int64_t)ox * w / g->w);
@@ -522,36 +527,39 @@ box_reduce(struct gray *g, const uint8_t *src, int w, int h, ptrdiff_t ls)
 		if (y1 <= y0)
 			y1 = y0 + 1;
 		memset(g->acc, 0, sizeof *g->acc * (size_t)g->w);
-		for (y = y0; y < y1; y++) {
+		for (y = y0; y < y1; y += step) {
 			const uint8_t *row = src + y * ls;
 
 			for (ox = 0; ox < g->w; ox++) {
-				uint32_t s = 0;
-				int x1 = g->xb[ox + 1];
+				uint32_t sum = 0;
 
-				x = g->xb[ox];
-				if (x1 <= x)
-					x1 = x + 1;
-				for (; x < x1; x++)
-					s += row[x];
-				g->acc[ox] += s;
+				x0 = g->xb[ox];
+				x1 = g->xb[ox + 1] > x0 ? g->xb[ox + 1] : x0 + 1;
+				for (x = x0; x < x1; x += step)
+					sum += row[x];
+				g->acc[ox] += sum;
 			}
 		}
+		ny = (y1 - y0 + step - 1) / step;
 		for (ox = 0; ox < g->w; ox++) {
-			int w1 = g->xb[ox + 1] - g->xb[ox];
-
-			n = (w1 > 0 ? w1 : 1) * (y1 - y0);
+			x0 = g->xb[ox];
+			x1 = g->xb[ox + 1] > x0 ? g->xb[ox + 1] : x0 + 1;
+			nx = (x1 - x0 + step - 1) / step;
 			g->p[oy * g->w + ox] = (uint8_t)((g->acc[ox] +
-			    (uint32_t)n / 2) / (uint32_t)n);
+			    (uint32_t)(nx * ny) / 2) / (uint32_t)(nx * ny));
 		}
 	}
 }
 
+/*
+ * The luma of f reduced to at most side pixels on its longer side, in
+ * g; sparse reads a sample of each box, enough for scene scores.
+ */
 static int
-gray_from(struct gray *g, const AVFrame *f, int side)
+gray_from(struct gray *g, const AVFrame *f, int side, int sparse)
 {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
-	int ow, oh;
+	int ow, oh, step = 1;
 
 	fit(f->width, f->height, side, &ow, &oh);
 	if (g->p == NULL || ow != g->w || oh != g->h) {
@@ -570,8 +578,14 @@ gray_from(struct gray *g, const AVFrame *f, int side)
 	    d->comp[0].plane == 0 && d->comp[0].depth == 8 &&
 	    d->comp[0].step == 1 && d->comp[0].offset == 0 &&
 	    d->comp[0].shift == 0) {
+		if (sparse) {
+			step = (f->width / ow < f->height / oh ?
+			    f->width / ow : f->height / oh) / 4;
+			if (step < 1)
+				step = 1;
+		}
 		box_reduce(g, f->data[0], f->width, f->height,
-		    f->linesize[0]);
+		    f->linesize[0], step);
 		return 0;
 	} else {
 		uint8_t *dst[4] = { g->p };
@@ -607,7 +621,7 @@ video_phash(const uint8_t *gray, int w, int h, ptrdiff_t stride)
 	g.w = g.h = 32;
 	g.acc = acc;
 	g.xb = xb;
-	box_reduce(&g, gray, w, h, stride);
+	box_reduce(&g, gray, w, h, stride, 1);
 
 	/* A DCT-II, rows then columns, of the 8x8 lowest frequencies. */
 	for (u = 0; u < 8; u++)
@@ -782,33 +796,80 @@ jpeg_setup(struct jpeg *j, int sw, int sh, int rot, int quality)
 	return 0;
 }
 
+static int	 sws(struct jpeg *, const AVFrame *, const AVPixFmtDescriptor *,
+		    int, int, int);
+
+/* Copy an 8-bit plane through a table. */
+static void
+lut_plane(uint8_t *d, ptrdiff_t dls, const uint8_t *s, ptrdiff_t sls, int w,
+    int h, const uint8_t lut[256])
+{
+	int x, y;
+
+	for (y = 0; y < h; y++, d += dls, s += sls)
+		for (x = 0; x < w; x++)
+			d[x] = lut[s[x]];
+}
+
+/*
+ * Same-size 4:2:0 from limited to full range (what swscale does, at a
+ * fraction of its cost): the common case of keeping a decoded frame.
+ */
+static void
+expand_range(AVFrame *d, const AVFrame *f)
+{
+	uint8_t y[256], c[256];
+	int i, v;
+
+	for (i = 0; i < 256; i++) {
+		v = ((i - 16) * 255 * 2 + 219) / (219 * 2);
+		y[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+		v = 128 + ((i - 128) * 255 * 2 + (i >= 128 ? 224 : -224)) /
+		    (224 * 2);
+		c[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+	}
+	lut_plane(d->data[0], d->linesize[0], f->data[0], f->linesize[0],
+	    f->width, f->height, y);
+	for (i = 1; i < 3; i++)
+		lut_plane(d->data[i], d->linesize[i], f->data[i],
+		    f->linesize[i], (f->width + 1) / 2, (f->height + 1) / 2, c);
+}
+
 /* Encode f scaled to sw x sh, turned by rot; the JPEG is in j->pkt. */
 static int
 jpeg_encode(struct jpeg *j, const AVFrame *f, int sw, int sh, int rot,
     int quality)
 {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
-	AVFrame *out;
-	int full, i, r;
+	AVFrame *out, *as = NULL;
+	int full, i, r, same;
 
 	if (jpeg_setup(j, sw, sh, rot, quality) == -1)
 		return -1;
-	j->sws = sws_getCachedContext(j->sws, f->width, f->height, f->format,
-	    sw, sh, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL, NULL);
-	if (j->sws == NULL)
-		return pm_fail("cannot convert from %s",
-		    av_get_pix_fmt_name(f->format));
 	full = f->color_range == AVCOL_RANGE_JPEG ||
-	    (d != NULL && strncmp(d->name, "yuvj", 4) == 0);
-	if (d != NULL && !(d->flags & AV_PIX_FMT_FLAG_RGB))
-		sws_setColorspaceDetails(j->sws,
-		    sws_getCoefficients(SWS_CS_DEFAULT), full,
-		    sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16,
-		    1 << 16);
+	    f->format == AV_PIX_FMT_YUVJ420P;
+	same = sw == f->width && sh == f->height &&
+	    (f->format == AV_PIX_FMT_YUV420P ||
+	    f->format == AV_PIX_FMT_YUVJ420P);
+	if (same && full && rot == 0) {
+		/* The decoder's picture is a JPEG's already. */
+		if ((as = av_frame_clone(f)) == NULL)
+			return pm_fail("out of memory");
+		as->format = AV_PIX_FMT_YUVJ420P;
+		as->color_range = AVCOL_RANGE_JPEG;
+		out = as;
+		goto encode;
+	}
 	if ((r = av_frame_make_writable(j->yuv)) < 0)
 		return pm_fail("out of memory");
-	sws_scale(j->sws, (const uint8_t *const *)f->data, f->linesize, 0,
-	    f->height, j->yuv->data, j->yuv->linesize);
+	if (same && full)
+		av_image_copy(j->yuv->data, j->yuv->linesize,
+		    (const uint8_t **)f->data, f->linesize, AV_PIX_FMT_YUV420P,
+		    sw, sh);
+	else if (same)
+		expand_range(j->yuv, f);
+	else if (sws(j, f, d, full, sw, sh) == -1)
+		return -1;
 	out = j->yuv;
 	if (rot != 0) {
 		if (av_frame_make_writable(j->up) < 0)
@@ -822,14 +883,51 @@ jpeg_encode(struct jpeg *j, const AVFrame *f, int sw, int sh, int rot,
 		}
 		out = j->up;
 	}
+encode:
 	out->quality = j->enc->global_quality;
 	out->pict_type = AV_PICTURE_TYPE_NONE;
 	out->pts = AV_NOPTS_VALUE;
-	if ((r = avcodec_send_frame(j->enc, out)) < 0 ||
-	    (r = avcodec_receive_packet(j->enc, j->pkt)) < 0)
+	r = avcodec_send_frame(j->enc, out);
+	if (r >= 0)
+		r = avcodec_receive_packet(j->enc, j->pkt);
+	av_frame_free(&as);
+	if (r < 0)
 		return pm_fail("cannot encode a JPEG: %s", averr(r));
 	return 0;
 }
+
+/* Scale and convert f into j->yuv with swscale. */
+static int
+sws(struct jpeg *j, const AVFrame *f, const AVPixFmtDescriptor *d, int full,
+    int sw, int sh)
+{
+	j->sws = sws_getCachedContext(j->sws, f->width, f->height, f->format,
+	    sw, sh, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL, NULL);
+	if (j->sws == NULL)
+		return pm_fail("cannot convert from %s",
+		    av_get_pix_fmt_name(f->format));
+	if (d != NULL && !(d->flags & AV_PIX_FMT_FLAG_RGB))
+		sws_setColorspaceDetails(j->sws,
+		    sws_getCoefficients(SWS_CS_DEFAULT), full,
+		    sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16,
+		    1 << 16);
+	sws_scale(j->sws, (const uint8_t *const *)f->data, f->linesize, 0,
+	    f->height, j->yuv->data, j->yuv->linesize);
+	return 0;
+}
+
+/*
+ * A frame the sampler chose, on its way from the decoding thread to the
+ * thread that filters and encodes, with the counts as they stood when
+ * it was chosen (so a run stopped at a cap reports what led up to it,
+ * whatever the decoder did meanwhile).
+ */
+struct item {
+	AVFrame		*f;
+	double		 t, score;
+	long		 decoded, sampled, nerr;
+	double		 end;
+};
 
 /* The state of one run of video_sample(). */
 struct sampler {
@@ -838,25 +936,38 @@ struct sampler {
 	struct video_stats *st;
 	video_frame_fn	*fn;
 	void		*arg;
+
+	/* The decoding thread's. */
 	AVCodecContext	*dec;
 	double		 dur;		/* one frame, seconds */
-	int		 nopts;		/* keyframes without pts seen */
+	int		 nopts;		/* keyframes placed by a full decode */
 	int64_t		 npkt;		/* packets sent */
-	int		 draining;
-	int		 stop;		/* 1: cap reached; -1: fn failed */
 	int		 havet;
 	double		 lastt;
 	int64_t		 nextk;		/* rate: next instant, k/fps */
 	double		 ring[PTSRING];	/* rate: recent packet times */
 	int		 nring;
-	struct gray	 small, prevsmall, ana;
+	struct gray	 small, prevsmall;
 	double		 prevmafd;
 	int		 haveprev;
+	long		 nerr;		/* errors of reading and decoding */
+	char		 first[200];	/* the first of them */
+
+	/* The queue between the threads. */
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct item	 q[QLEN];
+	int		 qhead, qn, qeof;
+	atomic_int	 stop;		/* 1: stopped early; -1: failed */
+	char		 why[1024];	/* the failure's reason */
+	struct item	 last;		/* counts at the stopping frame */
+
+	/* The encoding thread's. */
+	struct gray	 ana;
 	uint64_t	 lasthash;
 	int		 havehash;
 	struct jpeg	 jpeg;
-	long		 nerr;		/* errors of reading and decoding */
-	char		 first[200];	/* the first of them */
+	long		 kept, dup, blur, corrupt;
 };
 
 static void
@@ -876,59 +987,12 @@ note(struct sampler *s, const char *fmt, ...)
 }
 
 /*
- * What was wrong with the video, if anything: a stream that ends well
- * before its header says (by duration or by frame count), then the
- * errors, ours and libav's.
- */
-static void
-damage(struct sampler *s)
-{
-	struct video *v = s->v;
-	struct video_stats *st = s->st;
-	AVStream *vs = v->st;
-	char trunc[100] = "";
-	double want = 0, slack;
-	long n;
-	int r = 0;
-
-	if (!s->stop) {
-		if (vs->duration > 0 && vs->duration != AV_NOPTS_VALUE)
-			want = rel_time(v, (vs->start_time != AV_NOPTS_VALUE ?
-			    vs->start_time : 0) + vs->duration);
-		if (vs->nb_frames > 0 && v->info.fps > 0 &&
-		    vs->nb_frames / v->info.fps > want)
-			want = vs->nb_frames / v->info.fps;
-		slack = 2 * s->dur > 0.5 ? 2 * s->dur : 0.5;
-		if (want > 0 && st->end + slack < want)
-			snprintf(trunc, sizeof trunc,
-			    "the video ends at %.3f s of %.3f s", st->end,
-			    want);
-	}
-	pthread_mutex_lock(&v->mu);
-	n = s->nerr + v->nlog;
-	if (s->nerr == 0 && v->nlog > 0)
-		snprintf(s->first, sizeof s->first, "%s", v->log);
-	pthread_mutex_unlock(&v->mu);
-	st->errors = n + (trunc[0] != '\0');
-	if (trunc[0] != '\0')
-		r = snprintf(st->damage, sizeof st->damage, "%s%s", trunc,
-		    n > 0 ? "; " : "");
-	if (r < 0 || (size_t)r >= sizeof st->damage)
-		return;
-	if (n == 1)
-		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
-		    "a decoding error: %s", s->first);
-	else if (n > 1)
-		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
-		    "%ld decoding errors, the first: %s", n, s->first);
-}
-
-/*
  * Rate sampling: could the frame of a packet at time p be the first at
  * or after some instant k/fps?  Only if an instant lies after the
  * latest earlier frame seen and no later than p.  Packets come in
  * decoding order, so earlier frames may be seen later; a frame judged
- * needed too often only costs decoding time.
+ * needed too often only costs decoding time.  This looks at packets
+ * alone, so what is decoded does not depend on thread timing.
  */
 static int
 rate_needed(struct sampler *s, double p)
@@ -955,13 +1019,15 @@ skip_for(struct sampler *s, const AVPacket *pkt)
 	switch (s->o->mode) {
 	case VIDEO_KEY:
 		/*
-		 * Without presentation timestamps, a decoder that skips
-		 * frames stamps the keyframes it outputs with the times of
-		 * later packets; it must see the reference frames to place
-		 * them as a full decode does.
+		 * A decoder that reorders frames stamps what it outputs
+		 * with the times of later packets when the packets carry
+		 * no presentation times (AVI, raw MPEG): skipping frames
+		 * would misplace the keyframes.  There it skips only the
+		 * frames nothing refers to, and keyframes get the times a
+		 * full decode gives them.
 		 */
 		if ((pkt->flags & AV_PKT_FLAG_KEY) &&
-		    pkt->pts == AV_NOPTS_VALUE)
+		    pkt->pts == AV_NOPTS_VALUE && s->dec->has_b_frames > 0)
 			s->nopts = 1;
 		return s->nopts ? AVDISCARD_NONREF : AVDISCARD_NONKEY;
 	case VIDEO_RATE:
@@ -993,7 +1059,7 @@ scene_score(struct sampler *s, const AVFrame *f)
 	double sad = 0, mafd, diff, score;
 	int i, n;
 
-	if (gray_from(&s->small, f, SCENESIDE) == -1)
+	if (gray_from(&s->small, f, SCENESIDE, 1) == -1)
 		return 1;
 	if (!s->haveprev || s->prevsmall.w != s->small.w ||
 	    s->prevsmall.h != s->small.h) {
@@ -1039,35 +1105,188 @@ out_size(const struct sampler *s, const AVFrame *f, int *sw, int *sh)
 	*sh = h < 1 ? 1 : h;
 }
 
-/* Tell fn about a dropped frame. */
+/* Stop the run: 1 for a cap or the callback's wish, -1 for a failure. */
 static void
-dropped(struct sampler *s, double t, const AVFrame *f, const char *why,
+halt(struct sampler *s, int how, const struct item *it)
+{
+	pthread_mutex_lock(&s->mu);
+	if (atomic_load(&s->stop) == 0) {
+		if (how < 0)
+			snprintf(s->why, sizeof s->why, "%s", pm_why());
+		s->last = *it;
+		s->last.f = NULL;
+		atomic_store(&s->stop, how);
+	}
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Tell fn about a dropped frame. */
+static int
+dropped(struct sampler *s, const struct item *it, const char *why,
     double sharp)
 {
 	struct video_frame vf;
 
 	memset(&vf, 0, sizeof vf);
 	vf.drop = why;
-	vf.t = t;
-	vf.key = f->key_frame;
+	vf.t = it->t;
+	vf.key = it->f->key_frame;
 	vf.sharp = sharp;
-	vf.n = s->st->kept - 1;
-	if (s->fn(&vf, s->arg) < 0)
-		s->stop = -1;
+	vf.n = s->kept - 1;
+	return s->fn(&vf, s->arg);
 }
 
-/* A decoded frame: sample it, filter it, encode and hand it over. */
+/*
+ * On the encoding thread, in order: drop a damaged, blurred or
+ * duplicate frame, or encode it and hand it to fn.
+ */
+static void
+finish(struct sampler *s, const struct item *it)
+{
+	const struct video_opts *o = s->o;
+	const AVFrame *f = it->f;
+	struct video_frame vf;
+	double sharp = 0;
+	uint64_t h = 0;
+	int sw, sh, r;
+
+	if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags) {
+		s->corrupt++;
+		if (dropped(s, it, "corrupt", 0) < 0)
+			halt(s, -1, it);
+		return;
+	}
+	if (o->blur > 0 || o->dedup > 0) {
+		if (gray_from(&s->ana, f, ANALYSIS, 0) == -1) {
+			halt(s, -1, it);
+			return;
+		}
+		if (o->blur > 0) {
+			sharp = video_sharpness(s->ana.p, s->ana.w, s->ana.h,
+			    s->ana.w);
+			if (sharp < o->blur) {
+				s->blur++;
+				if (dropped(s, it, "blur", sharp) < 0)
+					halt(s, -1, it);
+				return;
+			}
+		}
+		if (o->dedup > 0) {
+			h = video_phash(s->ana.p, s->ana.w, s->ana.h,
+			    s->ana.w);
+			if (s->havehash &&
+			    __builtin_popcountll(h ^ s->lasthash) < o->dedup) {
+				s->dup++;
+				if (dropped(s, it, "dup", sharp) < 0)
+					halt(s, -1, it);
+				return;
+			}
+		}
+	}
+	out_size(s, f, &sw, &sh);
+	if (jpeg_encode(&s->jpeg, f, sw, sh, s->v->rot, o->quality) == -1) {
+		halt(s, -1, it);
+		return;
+	}
+	if (o->dedup > 0) {
+		s->lasthash = h;
+		s->havehash = 1;
+	}
+	memset(&vf, 0, sizeof vf);
+	vf.t = it->t;
+	vf.key = f->key_frame;
+	vf.w = s->jpeg.w;
+	vf.h = s->jpeg.h;
+	vf.scene = o->mode == VIDEO_SCENE ? it->score : 0;
+	vf.sharp = sharp;
+	vf.n = s->kept;
+	vf.jpeg = s->jpeg.pkt->data;
+	vf.len = (size_t)s->jpeg.pkt->size;
+	r = s->fn(&vf, s->arg);
+	av_packet_unref(s->jpeg.pkt);
+	if (r < 0) {
+		halt(s, -1, it);
+		return;
+	}
+	s->kept++;
+	if (r > 0)
+		halt(s, 1, it);
+	else if (o->max > 0 && s->kept >= o->max) {
+		s->st->capped = 1;
+		halt(s, 1, it);
+	}
+}
+
+static void *
+encoder_main(void *arg)
+{
+	struct sampler *s = arg;
+	struct item it;
+
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->qn == 0 && !s->qeof)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->qn == 0) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		it = s->q[s->qhead];
+		s->qhead = (s->qhead + 1) % QLEN;
+		s->qn--;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (atomic_load(&s->stop) == 0)
+			finish(s, &it);
+		av_frame_free(&it.f);
+	}
+	return NULL;
+}
+
+/* Queue a chosen frame for the encoding thread. */
+static void
+enqueue(struct sampler *s, const AVFrame *f, double t, double score)
+{
+	struct item it;
+
+	it.t = t;
+	it.score = score;
+	it.decoded = s->st->decoded;
+	it.sampled = s->st->sampled;
+	it.end = s->st->end;
+	pthread_mutex_lock(&s->v->mu);
+	it.nerr = s->nerr + s->v->nlog;
+	pthread_mutex_unlock(&s->v->mu);
+	if ((it.f = av_frame_clone(f)) == NULL) {
+		pm_fail("out of memory");
+		halt(s, -1, &it);
+		return;
+	}
+
+	pthread_mutex_lock(&s->mu);
+	while (s->qn == QLEN && atomic_load(&s->stop) == 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (atomic_load(&s->stop) != 0) {
+		pthread_mutex_unlock(&s->mu);
+		av_frame_free(&it.f);
+		return;
+	}
+	s->q[(s->qhead + s->qn) % QLEN] = it;
+	s->qn++;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A decoded frame: is it one the sampling mode wants? */
 static void
 take(struct sampler *s, const AVFrame *f)
 {
 	const struct video_opts *o = s->o;
-	struct video_stats *st = s->st;
-	struct video_frame vf;
-	double t, score = 0, sharp = 0;
-	uint64_t h = 0;
-	int pick, sw, sh, r;
+	double t, score = 0;
+	int pick;
 
-	st->decoded++;
+	s->st->decoded++;
 	t = frame_time(s, f);
 	s->lastt = t;
 	s->havet = 1;
@@ -1089,69 +1308,8 @@ take(struct sampler *s, const AVFrame *f)
 	}
 	if (!pick)
 		return;
-	st->sampled++;
-	if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags) {
-		st->corrupt++;
-		dropped(s, t, f, "corrupt", 0);
-		return;
-	}
-	if (o->blur > 0 || o->dedup > 0) {
-		if (gray_from(&s->ana, f, ANALYSIS) == -1) {
-			s->stop = -1;
-			return;
-		}
-		if (o->blur > 0) {
-			sharp = video_sharpness(s->ana.p, s->ana.w, s->ana.h,
-			    s->ana.w);
-			if (sharp < o->blur) {
-				st->blur++;
-				dropped(s, t, f, "blur", sharp);
-				return;
-			}
-		}
-		if (o->dedup > 0) {
-			h = video_phash(s->ana.p, s->ana.w, s->ana.h,
-			    s->ana.w);
-			if (s->havehash &&
-			    __builtin_popcountll(h ^ s->lasthash) < o->dedup) {
-				st->dup++;
-				dropped(s, t, f, "dup", sharp);
-				return;
-			}
-		}
-	}
-	out_size(s, f, &sw, &sh);
-	if (jpeg_encode(&s->jpeg, f, sw, sh, s->v->rot, o->quality) == -1) {
-		s->stop = -1;
-		return;
-	}
-	if (o->dedup > 0) {
-		s->lasthash = h;
-		s->havehash = 1;
-	}
-	memset(&vf, 0, sizeof vf);
-	vf.t = t;
-	vf.key = f->key_frame;
-	vf.w = s->jpeg.w;
-	vf.h = s->jpeg.h;
-	vf.scene = o->mode == VIDEO_SCENE ? score : 0;
-	vf.sharp = sharp;
-	vf.n = st->kept;
-	vf.jpeg = s->jpeg.pkt->data;
-	vf.len = (size_t)s->jpeg.pkt->size;
-	r = s->fn(&vf, s->arg);
-	av_packet_unref(s->jpeg.pkt);
-	if (r < 0) {
-		s->stop = -1;
-		return;
-	}
-	st->kept++;
-	if (r > 0)
-		s->stop = 1;
-	else if (o->max > 0 && st->kept >= o->max) {
-		st->capped = 1;
-		s->stop = 1;
-	}
+	s->st->sampled++;
+	enqueue(s, f, t, score);
 }
 
 /* Take every frame the decoder has ready. */
@@ -1160,7 +1318,7 @@ drain(struct sampler *s, AVFrame *f)
 {
 	int r;
 
-	while (!s->stop) {
+	while (atomic_load(&s->stop) == 0) {
 		r = avcodec_receive_frame(s->dec, f);
 		if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
 			break;
@@ -1191,11 +1349,120 @@ open_decoder(struct sampler *s, int threads)
 		return pm_fail("%s: %s", c->name, averr(r));
 	s->dec->pkt_timebase = s->v->st->time_base;
 	s->dec->thread_count = threads;
+	/*
+	 * Frame threads hand every packet, skipped or not, from thread to
+	 * thread with the decoder's state; between sparse keyframes that
+	 * costs more than it gains.  Slices of one frame are still
+	 * decoded in parallel, and frames of intra-only codecs too.
+	 */
+	if (s->o->mode == VIDEO_KEY) {
+		const AVCodecDescriptor *d = avcodec_descriptor_get(c->id);
+
+		if (d == NULL || !(d->props & AV_CODEC_PROP_INTRA_ONLY))
+			s->dec->thread_type = FF_THREAD_SLICE;
+	}
 	s->dec->opaque = s->v;
 	if ((r = avcodec_open2(s->dec, c, NULL)) < 0)
 		return pm_fail("cannot open the %s decoder: %s", c->name,
 		    averr(r));
 	return 0;
+}
+
+/*
+ * What was wrong with the video, if anything: a stream that ends well
+ * before its header says (by duration or by frame count), then the
+ * errors, ours and libav's.
+ */
+static void
+damage(struct sampler *s, long n)
+{
+	struct video *v = s->v;
+	struct video_stats *st = s->st;
+	AVStream *vs = v->st;
+	char trunc[100] = "";
+	double want = 0, slack;
+	int r = 0;
+
+	if (atomic_load(&s->stop) == 0) {
+		if (vs->duration > 0 && vs->duration != AV_NOPTS_VALUE)
+			want = rel_time(v, (vs->start_time != AV_NOPTS_VALUE ?
+			    vs->start_time : 0) + vs->duration);
+		if (vs->nb_frames > 0 && v->info.fps > 0 &&
+		    vs->nb_frames / v->info.fps > want)
+			want = vs->nb_frames / v->info.fps;
+		slack = 2 * s->dur > 0.5 ? 2 * s->dur : 0.5;
+		if (want > 0 && st->end + slack < want)
+			snprintf(trunc, sizeof trunc,
+			    "the video ends at %.3f s of %.3f s", st->end,
+			    want);
+	}
+	if (s->nerr == 0 && n > 0) {
+		pthread_mutex_lock(&v->mu);
+		snprintf(s->first, sizeof s->first, "%s", v->log);
+		pthread_mutex_unlock(&v->mu);
+	}
+	st->errors = n + (trunc[0] != '\0');
+	if (trunc[0] != '\0')
+		r = snprintf(st->damage, sizeof st->damage, "%s%s", trunc,
+		    n > 0 ? "; " : "");
+	if (r < 0 || (size_t)r >= sizeof st->damage)
+		return;
+	if (n == 1)
+		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
+		    "a decoding error: %s", s->first);
+	else if (n > 1)
+		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
+		    "%ld decoding errors, the first: %s", n, s->first);
+}
+
+/* Read packets and feed the decoder until the end or a stop. */
+static void
+decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
+{
+	struct video *v = s->v;
+	AVStream *vs = v->st;
+	double end;
+	int r;
+
+	while (atomic_load(&s->stop) == 0) {
+		r = av_read_frame(v->fmt, pkt);
+		if (r == AVERROR_EOF)
+			break;
+		if (r < 0) {
+			note(s, "reading: %s", averr(r));
+			break;
+		}
+		if (pkt->stream_index != vs->index) {
+			av_packet_unref(pkt);
+			continue;
+		}
+		if (pkt->pts != AV_NOPTS_VALUE || pkt->dts != AV_NOPTS_VALUE) {
+			end = rel_time(v, pkt->pts != AV_NOPTS_VALUE ?
+			    pkt->pts : pkt->dts) + (pkt->duration > 0 ?
+			    pkt->duration * av_q2d(vs->time_base) : s->dur);
+			if (end > s->st->end)
+				s->st->end = end;
+		}
+		s->dec->skip_frame = skip_for(s, pkt);
+		s->npkt++;
+		for (;;) {
+			r = avcodec_send_packet(s->dec, pkt);
+			if (r == AVERROR(EAGAIN)) {
+				drain(s, f);
+				if (atomic_load(&s->stop) != 0)
+					break;
+				continue;
+			}
+			if (r < 0)
+				note(s, "%s", averr(r));
+			break;
+		}
+		av_packet_unref(pkt);
+		drain(s, f);
+	}
+	if (atomic_load(&s->stop) == 0 &&
+	    avcodec_send_packet(s->dec, NULL) == 0)
+		drain(s, f);
 }
 
 int
@@ -1205,9 +1472,9 @@ video_sample(struct video *v, const struct video_opts *o,
 	struct sampler s;
 	AVPacket *pkt = NULL;
 	AVFrame *f = NULL;
-	AVStream *vs = v->st;
-	double end;
-	int r, n, threads, ret = -1;
+	pthread_t th;
+	long nerr;
+	int n, threads, ret = -1;
 
 	memset(st, 0, sizeof *st);
 	if (v->used)
@@ -1222,6 +1489,8 @@ video_sample(struct video *v, const struct video_opts *o,
 	s.fn = fn;
 	s.arg = arg;
 	s.dur = v->info.fps > 0 ? 1 / v->info.fps : 1 / 25.0;
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
 
 	/* The cores, shared among the videos decoding at this moment. */
 	n = atomic_fetch_add(&active, 1) + 1;
@@ -1238,52 +1507,36 @@ video_sample(struct video *v, const struct video_opts *o,
 		pm_fail("out of memory");
 		goto out;
 	}
-	st->end = 0;
-	while (!s.stop) {
-		r = av_read_frame(v->fmt, pkt);
-		if (r == AVERROR_EOF)
-			break;
-		if (r < 0) {
-			note(&s, "reading: %s", averr(r));
-			break;
-		}
-		if (pkt->stream_index != vs->index) {
-			av_packet_unref(pkt);
-			continue;
-		}
-		if (pkt->pts != AV_NOPTS_VALUE || pkt->dts != AV_NOPTS_VALUE) {
-			end = rel_time(v, pkt->pts != AV_NOPTS_VALUE ?
-			    pkt->pts : pkt->dts) + (pkt->duration > 0 ?
-			    pkt->duration * av_q2d(vs->time_base) : s.dur);
-			if (end > st->end)
-				st->end = end;
-		}
-		s.dec->skip_frame = skip_for(&s, pkt);
-		s.npkt++;
-		for (;;) {
-			r = avcodec_send_packet(s.dec, pkt);
-			if (r == AVERROR(EAGAIN)) {
-				drain(&s, f);
-				if (s.stop)
-					break;
-				continue;
-			}
-			if (r < 0)
-				note(&s, "%s", averr(r));
-			break;
-		}
-		av_packet_unref(pkt);
-		drain(&s, f);
-	}
-	if (!s.stop) {
-		s.draining = 1;
-		if (avcodec_send_packet(s.dec, NULL) == 0)
-			drain(&s, f);
-	}
-	if (s.stop == -1)
+	if (pthread_create(&th, NULL, encoder_main, &s) != 0) {
+		pm_fail("cannot start a thread");
 		goto out;
+	}
+	decode(&s, pkt, f);
+	pthread_mutex_lock(&s.mu);
+	s.qeof = 1;
+	pthread_cond_broadcast(&s.cv);
+	pthread_mutex_unlock(&s.mu);
+	pthread_join(th, NULL);
 
-	damage(&s);
+	st->kept = s.kept;
+	st->dup = s.dup;
+	st->blur = s.blur;
+	st->corrupt = s.corrupt;
+	if (atomic_load(&s.stop) < 0) {
+		pm_fail("%s", s.why);
+		goto out;
+	}
+	pthread_mutex_lock(&v->mu);
+	nerr = s.nerr + v->nlog;
+	pthread_mutex_unlock(&v->mu);
+	if (atomic_load(&s.stop) > 0) {
+		/* Report the video as far as the stopping frame. */
+		st->decoded = s.last.decoded;
+		st->sampled = s.last.sampled;
+		st->end = s.last.end;
+		nerr = s.last.nerr;
+	}
+	damage(&s, nerr);
 	ret = 0;
 out:
 	atomic_fetch_sub(&active, 1);
@@ -1294,5 +1547,7 @@ out:
 	gray_free(&s.prevsmall);
 	gray_free(&s.ana);
 	jpeg_free(&s.jpeg);
+	pthread_mutex_destroy(&s.mu);
+	pthread_cond_destroy(&s.cv);
 	return ret;
 }
