@@ -9,6 +9,7 @@
  * read one at a time, so memory does not grow with the video.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -941,6 +942,8 @@ struct sampler {
 	AVCodecContext	*dec;
 	double		 dur;		/* one frame, seconds */
 	int		 nopts;		/* keyframes placed by a full decode */
+	int		 untimed;	/* a packet had no pts */
+	int		 draining;	/* after the last packet */
 	int64_t		 npkt;		/* packets sent */
 	int		 havet;
 	double		 lastt;
@@ -1031,7 +1034,14 @@ skip_for(struct sampler *s, const AVPacket *pkt)
 			s->nopts = 1;
 		return s->nopts ? AVDISCARD_NONREF : AVDISCARD_NONKEY;
 	case VIDEO_RATE:
+		/*
+		 * Judging frames by their packets' times needs every packet
+		 * to have one: in AVI with packed B-frames a packet's pts
+		 * is not that of the frame it yields.
+		 */
 		if (pkt->pts == AV_NOPTS_VALUE)
+			s->untimed = 1;
+		if (s->untimed)
 			return AVDISCARD_DEFAULT;
 		return rate_needed(s, rel_time(s->v, pkt->pts)) ?
 		    AVDISCARD_DEFAULT : AVDISCARD_NONREF;
@@ -1040,12 +1050,27 @@ skip_for(struct sampler *s, const AVPacket *pkt)
 	}
 }
 
+/*
+ * A frame's time: the decoder's best effort.  Without one, it follows
+ * the frame before by one frame at the stream's rate; or, out of the
+ * decoder after the last packet, it is where a next packet would have
+ * been, which is what the decoder would have given it and does not
+ * depend on which frames were skipped; or, when nothing has a time,
+ * its packet's position in the stream.
+ */
 static double
 frame_time(struct sampler *s, const AVFrame *f)
 {
+	double t;
+
 	if (f->best_effort_timestamp != AV_NOPTS_VALUE)
 		return rel_time(s->v, f->best_effort_timestamp);
-	/* No timestamp: the frame rate and the count of frames. */
+	if (s->draining && s->st->end > 0) {
+		t = s->st->end;
+		if (s->havet && s->lastt + s->dur > t)
+			t = s->lastt + s->dur;
+		return t;
+	}
 	if (s->havet)
 		return s->lastt + s->dur;
 	return (s->npkt > 0 ? s->npkt - 1 : 0) * s->dur;
@@ -1395,6 +1420,11 @@ damage(struct sampler *s, long n)
 			snprintf(trunc, sizeof trunc,
 			    "the video ends at %.3f s of %.3f s", st->end,
 			    want);
+		else if (vs->nb_frames > s->npkt)
+			/* A demuxer that resyncs past damage drops packets. */
+			snprintf(trunc, sizeof trunc, "%" PRId64 " of its %"
+			    PRId64 " frames are missing",
+			    vs->nb_frames - s->npkt, vs->nb_frames);
 	}
 	if (s->nerr == 0 && n > 0) {
 		pthread_mutex_lock(&v->mu);
@@ -1460,6 +1490,7 @@ decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
 		av_packet_unref(pkt);
 		drain(s, f);
 	}
+	s->draining = 1;
 	if (atomic_load(&s->stop) == 0 &&
 	    avcodec_send_packet(s->dec, NULL) == 0)
 		drain(s, f);
