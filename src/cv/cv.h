@@ -58,16 +58,24 @@ enum cv_mask {
 	CV_MASK_GRABCUT = 2	/* the above, refined by GrabCut */
 };
 
+enum cv_spread {
+	CV_SPREAD_NONE = 0,	/* the strongest keypoints */
+	CV_SPREAD_GRID = 1,	/* an equal share for each cell of a grid */
+	CV_SPREAD_ANMS = 2	/* adaptive non-maximal suppression */
+};
+
 struct cv_kp_opts {
 	int	 detector;	/* enum cv_detector */
 	int	 max_kp;	/* keep at most this many keypoints; 0: all */
 	int	 max_side;	/* scale the image down to this longer side first; 0: never */
-	int	 grid;		/* spread keypoints over grid x grid cells; 0: best first */
+	int	 spread;	/* enum cv_spread, when there are over max_kp */
+	int	 grid;		/* CV_SPREAD_GRID: cells along the longer side */
 	int	 rootsift;	/* SIFT only: RootSIFT descriptors */
 	int	 mask;		/* enum cv_mask */
 };
 
-/* Defaults: SIFT, 2000 keypoints, 1280 pixels, an 8x8 grid. */
+/* Defaults: SIFT with RootSIFT descriptors, 2000 keypoints spread by
+ * ANMS, 1280 pixels, no mask. */
 void	 cv_kp_defaults(struct cv_kp_opts *);
 /* The detector's name ("sift"), or its number for a name; -1 if unknown. */
 const char *cv_detector_name(int detector);
@@ -107,7 +115,8 @@ enum cv_robust {
 struct cv_verify_params {
 	double	 ratio;		/* Lowe's ratio test: best < ratio * second */
 	int	 robust;	/* enum cv_robust */
-	double	 reproj;	/* inlier threshold, frame pixels */
+	double	 reproj;	/* inlier threshold, pixels (see below) */
+	double	 refine;	/* the tight threshold of the refinement */
 	int	 iters;		/* robust estimator's iterations */
 	double	 confidence;	/* robust estimator's confidence */
 	int	 min_inliers;	/* fewer inliers: not verified */
