@@ -93,12 +93,11 @@ int	 cv_kp_extract(const void *img, size_t n, const struct cv_kp_opts *,
 	    void **blob, size_t *bloblen, int *nkp);
 
 /*
- * Geometric verification: is the catalog image in the frame?
+ * Geometric verification.
  *
  * A struct cv_kpset is a keypoint blob made ready for matching (its
- * descriptors unpacked for fast distance computation).  It is read-only
- * once made, so one set, for example a catalog image's, may be verified
- * against many frames from many threads at once.
+ * descriptors unpacked for the distance loops): make a catalog image's
+ * once and verify it against many frames, from many threads at once.
  */
 struct cv_kpset;
 
@@ -112,57 +111,83 @@ enum cv_robust {
 	CV_MAGSAC = 2		/* cv::USAC_MAGSAC (MAGSAC++) */
 };
 
+/*
+ * Thresholds for cv_verify(), with their defaults.  Pixel thresholds are
+ * in pixels of the frame as its detector saw it (scaled to -S), where a
+ * keypoint is located to about a pixel.
+ */
 struct cv_verify_params {
-	double	 ratio;		/* Lowe's ratio test: best < ratio * second */
-	int	 robust;	/* enum cv_robust */
-	double	 reproj;	/* inlier threshold, pixels (see below) */
-	double	 refine;	/* the tight threshold of the refinement */
-	int	 iters;		/* robust estimator's iterations */
-	double	 confidence;	/* robust estimator's confidence */
-	int	 min_inliers;	/* fewer inliers: not verified */
-	double	 min_inlier_ratio; /* of the ratio-test matches */
-	double	 min_area;	/* box area, fraction of the frame's, at least */
-	double	 max_area;	/* box area, fraction of the frame's, at most */
-	double	 min_scale;	/* box area / catalog image area, square root, at least */
-	double	 max_scale;	/* ... at most */
-	double	 max_aspect;	/* aspect ratio change factor, at most */
-	double	 min_angle;	/* interior angle of the box, degrees, at least */
-	double	 margin;	/* corners within the frame grown by this fraction */
-	double	 min_spread;	/* inliers' hull, fraction of the catalog image */
+	double	 ratio;		/* 0.8: Lowe's ratio test, best < ratio * second */
+	int	 robust;	/* CV_MAGSAC: the robust estimator */
+	double	 reproj;	/* 3: inlier threshold, pixels */
+	double	 refine;	/* 1.5: tight threshold of the refinement; 0: none */
+	int	 iters;		/* 2000: robust estimator's iterations, at most */
+	double	 confidence;	/* 0.999: robust estimator's confidence */
+	int	 min_inliers;	/* 10: fewer inliers is no match */
+	double	 min_inlier_ratio; /* 0.1: inliers / matches, at least */
+	double	 min_area;	/* 0.0005: box area / frame area, at least */
+	double	 max_area;	/* 2.5: ... at most */
+	double	 min_scale;	/* 0.005: sqrt(box area / catalog image area) */
+	double	 max_scale;	/* 20: ... at most */
+	double	 max_aspect;	/* 3: box aspect / catalog aspect, and inverse */
+	double	 min_angle;	/* 25: the box's interior angles, degrees */
+	double	 margin;	/* 0.5: corners within the frame grown by this
+				 * fraction of its size on every side */
+	double	 min_spread;	/* 0.02: inliers' convex hull / catalog area */
 };
 
-/* The documented defaults (pm-match(1)). */
 void	 cv_verify_defaults(struct cv_verify_params *);
 
 struct cv_match {
 	int	 verified;	/* 1 if every check passed */
-	const char *why;	/* if not: which check failed */
-	int	 matches;	/* tentative matches (ratio test) */
+	const char *why;	/* if not: the check that failed (a constant) */
+	int	 matches;	/* tentative matches (after the ratio test) */
 	int	 inliers;
 	double	 score;		/* 0..1, see cv_verify() */
 	double	 H[9];		/* catalog pixels to frame pixels, row-major */
-	double	 box[8];	/* catalog image corners in the frame: x,y x4 */
+	double	 box[8];	/* the catalog image's corners in the frame,
+				 * x,y clockwise from top-left */
 	float	*pairs;		/* inliers: catalog x,y, frame x,y (malloc'd) */
 	int	 npairs;
 };
 
 /*
- * Match the catalog image's keypoints to the frame's (each catalog
- * keypoint's two nearest frame keypoints, Lowe's ratio test, then one
- * catalog keypoint per frame keypoint), fit a homography robustly,
- * refine it on its inliers, and check the catalog image's outline in
- * the frame: finite, in front of the camera, a convex quadrilateral,
- * clockwise like the image (not mirrored), its interior angles, area,
- * scale and aspect change within the params, its corners within the
- * frame grown by the margin, and the inliers spread over the catalog
- * image.  The score is
+ * Is the catalog image in the frame?
+ *
+ * Matching: each catalog keypoint's two nearest frame keypoints (exact,
+ * in integers, so the same everywhere), Lowe's ratio test, and one
+ * catalog keypoint per frame keypoint (the nearest).
+ *
+ * Geometry: a homography by the robust estimator at reproj pixels, then
+ * refined: of that estimate, its least-squares refit on its inliers,
+ * and a second consensus at the tight refine threshold over all matches
+ * (polished by least squares, and kept only when most of its inliers
+ * are the first estimate's), the one with most matches within the
+ * tight threshold wins.  A generous threshold lets matches off the
+ * object's plane pull the fit; the tight consensus finds the dominant
+ * plane.  The inliers are the matches within reproj of the result.
+ *
+ * Checks, in order, each a reason in m->why: enough keypoints, matches
+ * and inliers, inlier ratio, the outline (the catalog image's corners)
+ * in front of the camera, convex and clockwise like the image (not
+ * mirrored), no side under 4 pixels, interior angles, area relative to
+ * the frame, scale relative to the catalog image, aspect change,
+ * corners within the frame's margin, and the inliers spread over the
+ * catalog image.
+ *
+ * The score is
  *
  *	inliers / (inliers + 20) * sqrt(inliers / matches)
  *
- * so it grows with the evidence and falls with the share of matches the
- * homography does not explain.  Returns 0 with *m filled (m->verified
- * says whether the catalog image is there; free m->pairs with
- * cv_match_free()), or -1 on error (the sets use different descriptors).
+ * growing with the evidence (20 inliers give at most 0.5, 60 at most
+ * 0.75) and falling with the share of matches the homography does not
+ * explain.
+ *
+ * Returns 0 with *m filled (free m->pairs with cv_match_free()), or -1
+ * on error: the sets hold keypoints of different kinds.  The sets are
+ * only read: any number of threads may verify with the same sets.
+ * PM_NO_SIMD in the environment selects the plain distance loops (for
+ * tests: they give the same results).
  */
 int	 cv_verify(const struct cv_kpset *cat, const struct cv_kpset *frame,
 	    const struct cv_verify_params *, struct cv_match *m);
