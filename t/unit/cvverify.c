@@ -143,8 +143,15 @@ main(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "dump") == 0) {
 		cv_verify(g1, g3, &p, &m);
 		dump(&m);
+		cv_match_free(&m);
 		cv_verify(box, scene, &p, &m);
 		dump(&m);
+		cv_match_free(&m);
+		fflush(stdout);
+		cv_kpset_free(g1);
+		cv_kpset_free(g3);
+		cv_kpset_free(box);
+		cv_kpset_free(scene);
 		return 0;
 	}
 
