@@ -24,6 +24,7 @@ PROGS = $(patsubst src/%.c,bin/%,$(wildcard src/pm-*.c))
 LIBOBJ = $(patsubst %.c,%.o,$(wildcard src/lib/*.c)) \
 	$(patsubst %.cc,%.o,$(wildcard src/cv/*.cc))
 UNIT = $(patsubst %.c,%,$(wildcard t/unit/*.c))
+HELPERS = $(patsubst %.c,%,$(wildcard t/helper/*.c))
 HDRS = $(wildcard src/lib/*.h src/cv/*.h)
 MAN = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
 
@@ -60,7 +61,11 @@ t/unit/%: t/unit/%.c t/unit/tap.h src/libpm.a $(HDRS) .build-flags
 	$(CC) $(ALL_CFLAGS) -It/unit -c -o $@.o $<
 	$(CXX) $(ALL_LDFLAGS) -o $@ $@.o $(LIBS)
 
-check: all $(UNIT)
+t/helper/%: t/helper/%.c src/libpm.a $(HDRS) .build-flags
+	$(CC) $(ALL_CFLAGS) -c -o $@.o $<
+	$(CXX) $(ALL_LDFLAGS) -o $@ $@.o $(LIBS)
+
+check: all $(UNIT) $(HELPERS)
 	@sh share/pm/deps.sh test || { \
 	    echo 'make check: tests that need those tools will skip' >&2; }
 	prove -j2 $(PROVE_FLAGS) $(UNIT) t/t[0-9]*.sh
@@ -84,7 +89,7 @@ uninstall:
 
 clean:
 	rm -f bin/pm-* src/*.o src/lib/*.o src/cv/*.o src/libpm.a \
-	    $(UNIT) t/unit/*.o .build-flags
+	    $(UNIT) $(HELPERS) t/unit/*.o t/helper/*.o .build-flags
 	rm -rf t/trash.*
 
 distclean: clean

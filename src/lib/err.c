@@ -5,21 +5,28 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 
 const char *pm_prog = "pm";
 
 static _Thread_local char why[1024];
+static pthread_t main_thread;
+static int main_known;
 
 void
 pm_init(const char *argv0)
 {
 	const char *p;
 
+	main_thread = pthread_self();
+	main_known = 1;
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
@@ -52,6 +59,14 @@ pm_err(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(fmt, ap, saved);
 	va_end(ap);
+	/*
+	 * Off the main thread, other threads may still be inside OpenCV or
+	 * FFmpeg: end without running exit handlers under their feet.
+	 */
+	if (main_known && !pthread_equal(pthread_self(), main_thread)) {
+		fflush(stderr);
+		_exit(status);
+	}
 	exit(status);
 }
 

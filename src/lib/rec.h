@@ -31,7 +31,7 @@ struct rec {
 struct out;
 
 struct loop {
-	const char	*types;	/* types consumed, space-separated */
+	const char	*types;	/* types consumed, space-separated; "*": all */
 	int	(*work)(struct rec *, struct out *, void *arg);
 	int	(*serial)(struct rec *, struct out *, void *arg);
 	int	(*end)(struct out *, void *arg);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define STORE_NAMELEN 64
 
@@ -58,8 +59,24 @@ int	 store_cat(struct store *, const char *name, FILE *fp);
 char	*store_path(struct store *, const char *name, int *raw);
 
 /*
- * SHA-256 helpers: hex of a buffer; and an incremental hash.
+ * Read a blob through without keeping it: 0 if it is intact.  *stored
+ * receives its file's size and *raw whether it is stored uncompressed
+ * (either may be NULL).
  */
+int	 store_verify(struct store *, const char *name, off_t *stored, int *raw);
+
+/*
+ * Call fn for every file in the store, in name order: each blob (with its
+ * name), each temporary file of a write in progress or abandoned, and
+ * each stray file that has no place in the layout.  Stops when fn
+ * returns non-zero, and returns that.
+ */
+enum store_entry { STORE_BLOB, STORE_TMP, STORE_STRAY };
+struct stat;
+int	 store_walk(struct store *, int (*fn)(void *arg, enum store_entry,
+	    const char *name, const char *path, const struct stat *), void *arg);
+
+/* The SHA-256 of n bytes in lower-case hex. */
 void	 sha256_hex(const void *p, size_t n, char hex[STORE_NAMELEN + 1]);
 
 #endif
