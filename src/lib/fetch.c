@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
@@ -72,6 +73,35 @@ fetch_opt_init(struct fetch_opt *o)
 	o->redirs = 10;
 	o->parallel = 4;
 	o->ytdlp = NULL;
+}
+
+long long
+fetch_size(const char *s)
+{
+	char *end;
+	long long v, m = 1;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	switch (*end) {
+	case 'g': case 'G':
+		m <<= 10;
+		/* FALLTHROUGH */
+	case 'm': case 'M':
+		m <<= 10;
+		/* FALLTHROUGH */
+	case 'k': case 'K':
+		m <<= 10;
+		end++;
+		break;
+	}
+	if (*end != '\0' || v > LLONG_MAX / m)
+		return -1;
+	return v * m;
 }
 
 /* Sources */

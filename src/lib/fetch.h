@@ -36,6 +36,12 @@ struct fetch_opt {
 /* Defaults, as pm-fetch(1) documents them. */
 void	 fetch_opt_init(struct fetch_opt *);
 
+/*
+ * A size in bytes, with an optional suffix k, M or G (powers of 1024);
+ * -1 when s is not one.
+ */
+long long fetch_size(const char *s);
+
 /* One stored file, and what its check and yt-dlp said about it. */
 struct fetch_item {
 	char	 blob[STORE_NAMELEN + 1];
