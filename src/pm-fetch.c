@@ -71,7 +71,7 @@ product(struct rec *r, struct out *o, struct fetcher *f)
 	for (i = 0; i < n; i++)
 		src[i] = json_string_value(json_is_string(images) ? images :
 		    json_array_get(images, i));
-	fetch_many(f, src, n, fetch_check_image, res, why);
+	fetch_many(f, src, n, 0, fetch_check_image, res, why);
 
 	for (i = 0; i < n; i++)
 		if (res[i] != NULL)
@@ -131,7 +131,7 @@ video(struct rec *r, struct out *o, struct fetcher *f)
 
 	if ((src = rec_str(r, "src")) == NULL)
 		return rec_reject(r, "no src");
-	if ((res = fetch(f, src, fetch_check_video)) == NULL)
+	if ((res = fetch(f, src, FETCH_PAGES, fetch_check_video)) == NULL)
 		return rec_reject(r, "%s: %s", src, pm_why());
 	if (res->warn != NULL)
 		rec_warn(r, "%s: %s", src, res->warn);

@@ -61,7 +61,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ext = os.path.splitext(name)[1].lower()
         return {".jpg": "image/jpeg", ".png": "image/png",
                 ".mp4": "video/mp4", ".avi": "video/x-msvideo",
-                ".txt": "text/plain"}.get(ext, "application/octet-stream")
+                ".txt": "text/plain", ".html": "text/html; charset=utf-8"}.get(ext, "application/octet-stream")
 
     def do_GET(self):
         with lock:

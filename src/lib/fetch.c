@@ -41,6 +41,7 @@ struct entry {
 	struct entry	*next;
 	char		*src;
 	fetch_check	 check;
+	int		 flags;
 	uint64_t	 hash;
 	int		 state;
 	struct fetch_res res;
@@ -331,6 +332,9 @@ struct xfer {
 	long long	 max;
 	int		 too_big;
 	int		 werr;		/* errno of a failed write */
+	int		 pages;		/* FETCH_PAGES */
+	int		 page;		/* the answer is a web page */
+	int		 started;	/* data came */
 };
 
 static size_t
@@ -339,7 +343,18 @@ on_data(char *p, size_t size, size_t nmemb, void *arg)
 	struct xfer *x = arg;
 	size_t n = size * nmemb, off;
 	ssize_t w;
+	char *ct = NULL;
 
+	if (!x->started) {
+		x->started = 1;
+		if (x->pages && curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE,
+		    &ct) == CURLE_OK && ct != NULL &&
+		    (strncasecmp(ct, "text/html", 9) == 0 ||
+		    strncasecmp(ct, "application/xhtml", 17) == 0)) {
+			x->page = 1;
+			return 0;
+		}
+	}
 	if (x->max > 0 && x->n + (long long)n > x->max) {
 		x->too_big = 1;
 		return 0;
@@ -382,15 +397,15 @@ share_unlock(CURL *h, curl_lock_data data, void *arg)
 	pthread_mutex_unlock(&f->share_lock[data]);
 }
 
-enum { TRY_OK, TRY_AGAIN, TRY_FAIL };
+enum { TRY_OK, TRY_AGAIN, TRY_FAIL, TRY_PAGE };
 
 /*
  * One try of a GET into x->fd.  Returns TRY_OK, or TRY_AGAIN or
  * TRY_FAIL with the reason in why and a server's Retry-After in *ra.
  */
 static int
-http_try(struct fetcher *f, struct xfer *x, char *why, size_t whylen,
-    double *ra)
+http_try(struct fetcher *f, const char *url, struct xfer *x, char *why,
+    size_t whylen, double *ra)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	curl_off_t clen, after;
@@ -399,7 +414,7 @@ http_try(struct fetcher *f, struct xfer *x, char *why, size_t whylen,
 	char *eff = NULL;
 
 	x->n = 0;
-	x->too_big = x->werr = 0;
+	x->too_big = x->werr = x->page = x->started = 0;
 	*ra = 0;
 	errbuf[0] = '\0';
 	if (ftruncate(x->fd, 0) == -1 || lseek(x->fd, 0, SEEK_SET) == -1) {
@@ -413,6 +428,8 @@ http_try(struct fetcher *f, struct xfer *x, char *why, size_t whylen,
 	if (curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER, &after) == CURLE_OK &&
 	    after > 0)
 		*ra = (double)after;
+	if (x->page)
+		return TRY_PAGE;
 	if (x->too_big) {
 		snprintf(why, whylen, "larger than the size limit (%lld bytes)",
 		    x->max);
@@ -424,8 +441,10 @@ http_try(struct fetcher *f, struct xfer *x, char *why, size_t whylen,
 	}
 	if (rc == CURLE_HTTP_RETURNED_ERROR || (rc == CURLE_OK &&
 	    (code < 200 || code > 299))) {
-		snprintf(why, whylen, "HTTP %ld%s%s", code,
-		    eff != NULL ? " from " : "", eff != NULL ? eff : "");
+		if (eff != NULL && strcmp(eff, url) != 0)
+			snprintf(why, whylen, "HTTP %ld from %s", code, eff);
+		else
+			snprintf(why, whylen, "HTTP %ld", code);
 		/* Timeouts and server errors pass; other answers stay. */
 		if (code == 408 || code == 429 || code >= 500)
 			return TRY_AGAIN;
@@ -508,9 +527,12 @@ http_handle(struct fetcher *f, const char *url, struct xfer *x)
 	return h;
 }
 
-/* GET url into fd, trying again on transient failures. */
+/*
+ * GET url into fd, trying again on transient failures.  Returns 0, 1
+ * for a web page when flags has FETCH_PAGES, or -1.
+ */
 static int
-http_get(struct fetcher *f, const char *url, int fd)
+http_get(struct fetcher *f, const char *url, int flags, int fd)
 {
 	struct xfer x;
 	char why[CURL_ERROR_SIZE + 512];
@@ -520,11 +542,12 @@ http_get(struct fetcher *f, const char *url, int fd)
 	memset(&x, 0, sizeof x);
 	x.fd = fd;
 	x.max = f->opt.max_size;
+	x.pages = flags & FETCH_PAGES;
 	if ((x.h = http_handle(f, url, &x)) == NULL)
 		return pm_fail("cannot start libcurl");
 	for (try = 1;; try++) {
-		r = http_try(f, &x, why, sizeof why, &ra);
-		if (r == TRY_OK)
+		r = http_try(f, url, &x, why, sizeof why, &ra);
+		if (r == TRY_OK || r == TRY_PAGE)
 			break;
 		if (r == TRY_FAIL || try == tries) {
 			curl_easy_cleanup(x.h);
@@ -533,16 +556,19 @@ http_get(struct fetcher *f, const char *url, int fd)
 			return pm_fail("%s", why);
 		}
 		d = backoff(&f->opt, try, ra);
-		pm_warn("%s: %s (try %d of %d), again in %.1f s", url, why,
+		pm_warn("%s: %s (try %d of %d), again in %.2f s", url, why,
 		    try, tries, d);
 		nap(d);
 	}
 	curl_easy_cleanup(x.h);
-	return 0;
+	return r == TRY_PAGE;
 }
 
+static int fetch_ytdlp(struct fetcher *, const char *, fetch_check,
+    struct fetch_res *);
+
 static int
-fetch_http(struct fetcher *f, const char *url, fetch_check check,
+fetch_http(struct fetcher *f, const char *url, int flags, fetch_check check,
     struct fetch_res *res)
 {
 	char *path;
@@ -550,14 +576,17 @@ fetch_http(struct fetcher *f, const char *url, fetch_check check,
 
 	if ((fd = tmpfile_new(f, &path)) == -1)
 		return -1;
-	res->item = pm_calloc(1, sizeof *res->item);
-	res->n = 1;
-	r = http_get(f, url, fd);
-	if (r == 0)
+	r = http_get(f, url, flags, fd);
+	if (r == 0) {
+		res->item = pm_calloc(1, sizeof *res->item);
+		res->n = 1;
 		r = keep(f, path, fd, check, &res->item[0]);
+	}
 	close(fd);
 	unlink(path);
 	free(path);
+	if (r == 1)
+		r = fetch_ytdlp(f, url, check, res);
 	return r;
 }
 
@@ -845,8 +874,12 @@ fetch_ytdlp(struct fetcher *f, const char *src, fetch_check check,
 	deadline = f->opt.timeout * (f->opt.retries + 1) * (double)nv;
 	status = run(argv, deadline, &out, &outlen, &err, &errlen, &killed);
 	if (status == -1) {
-		if (errno == ENOENT)
-			pm_fail("%s is not installed: yt-dlp fetches such URLs "
+		if (errno == ENOENT && fetch_kind(src) == FETCH_HTTP)
+			pm_fail("a web page, not a video file; %s, which finds "
+			    "videos in pages, is not installed (Debian package "
+			    "yt-dlp)", argv[0]);
+		else if (errno == ENOENT)
+			pm_fail("%s is not installed: it fetches such sources "
 			    "(Debian package yt-dlp)", argv[0]);
 		goto done;
 	}
@@ -903,13 +936,13 @@ done:
 /* The cache */
 
 static uint64_t
-hash(const char *s, fetch_check check)
+hash(const char *s, int flags, fetch_check check)
 {
 	uint64_t h = 14695981039346656037ULL;
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h ^ (uint64_t)(uintptr_t)check;
+	return h ^ (uint64_t)(uintptr_t)check ^ (uint64_t)flags << 56;
 }
 
 static void
@@ -931,7 +964,7 @@ rehash(struct fetcher *f)
 }
 
 static int
-fetch_src(struct fetcher *f, const char *src, fetch_check check,
+fetch_src(struct fetcher *f, const char *src, int flags, fetch_check check,
     struct fetch_res *res)
 {
 	char *path;
@@ -949,7 +982,7 @@ fetch_src(struct fetcher *f, const char *src, fetch_check check,
 		free(path);
 		return r;
 	case FETCH_HTTP:
-		return fetch_http(f, src, check, res);
+		return fetch_http(f, src, flags, check, res);
 	case FETCH_YTDLP:
 		return fetch_ytdlp(f, src, check, res);
 	}
@@ -969,17 +1002,17 @@ res_clear(struct fetch_res *res)
 }
 
 const struct fetch_res *
-fetch(struct fetcher *f, const char *src, fetch_check check)
+fetch(struct fetcher *f, const char *src, int flags, fetch_check check)
 {
 	struct entry *e;
-	uint64_t h = hash(src, check);
+	uint64_t h = hash(src, flags, check);
 	int r;
 
 	pthread_mutex_lock(&f->lock);
 	if (f->ntab > 0)
 		for (e = f->tab[h % f->ntab]; e != NULL; e = e->next)
 			if (e->hash == h && e->check == check &&
-			    strcmp(e->src, src) == 0)
+			    e->flags == flags && strcmp(e->src, src) == 0)
 				break;
 	if (f->ntab > 0 && e != NULL) {
 		while (e->state == ST_RUNNING)
@@ -996,6 +1029,7 @@ fetch(struct fetcher *f, const char *src, fetch_check check)
 	e = pm_calloc(1, sizeof *e);
 	e->src = pm_strdup(src);
 	e->check = check;
+	e->flags = flags;
 	e->hash = h;
 	e->state = ST_RUNNING;
 	e->next = f->tab[h % f->ntab];
@@ -1004,7 +1038,7 @@ fetch(struct fetcher *f, const char *src, fetch_check check)
 	f->nfetch++;
 	pthread_mutex_unlock(&f->lock);
 
-	r = fetch_src(f, src, check, &e->res);
+	r = fetch_src(f, src, flags, check, &e->res);
 
 	pthread_mutex_lock(&f->lock);
 	if (r == -1) {
@@ -1022,6 +1056,7 @@ struct many {
 	struct fetcher	*f;
 	const char *const *src;
 	size_t		 n, next;
+	int		 flags;
 	fetch_check	 check;
 	const struct fetch_res **res;
 	char		**why;
@@ -1040,14 +1075,14 @@ many_run(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		if (i >= m->n)
 			break;
-		m->res[i] = fetch(m->f, m->src[i], m->check);
+		m->res[i] = fetch(m->f, m->src[i], m->flags, m->check);
 		m->why[i] = m->res[i] ? NULL : pm_strdup(pm_why());
 	}
 	return NULL;
 }
 
 void
-fetch_many(struct fetcher *f, const char *const *src, size_t n,
+fetch_many(struct fetcher *f, const char *const *src, size_t n, int flags,
     fetch_check check, const struct fetch_res **res, char **why)
 {
 	struct many m;
@@ -1058,6 +1093,7 @@ fetch_many(struct fetcher *f, const char *const *src, size_t n,
 	m.f = f;
 	m.src = src;
 	m.n = n;
+	m.flags = flags;
 	m.check = check;
 	m.res = res;
 	m.why = why;

@@ -100,12 +100,19 @@ struct fetcher *fetcher_new(const struct fetch_opt *, struct store *);
 void	 fetcher_free(struct fetcher *);
 
 /*
+ * Flags of fetch(): FETCH_PAGES hands an http(s) URL whose answer is a
+ * web page (HTML) to yt-dlp, which finds the video in it (a video site's
+ * page, say); without it a page is fetched as it is.
+ */
+#define FETCH_PAGES	0x1
+
+/*
  * Fetch src, validate each file with check, store it.  Returns the
  * result, which the fetcher keeps until fetcher_free(), or NULL with
- * pm_why() set.  The same (src, check) gives the same answer, success
- * or failure, for the life of the fetcher, and is fetched once.
+ * pm_why() set.  The same (src, flags, check) gives the same answer,
+ * success or failure, for the life of the fetcher, and is fetched once.
  */
-const struct fetch_res *fetch(struct fetcher *, const char *src,
+const struct fetch_res *fetch(struct fetcher *, const char *src, int flags,
 	    fetch_check check);
 
 /*
@@ -114,7 +121,7 @@ const struct fetch_res *fetch(struct fetcher *, const char *src,
  * the reason (malloc'd, the caller frees it), otherwise why[i] is NULL.
  */
 void	 fetch_many(struct fetcher *, const char *const *src, size_t n,
-	    fetch_check check, const struct fetch_res **res, char **why);
+	    int flags, fetch_check check, const struct fetch_res **res, char **why);
 
 /* How many sources were fetched (not found in the cache) so far. */
 unsigned long fetch_count(struct fetcher *);

@@ -111,7 +111,7 @@ main(void)
 	if ((f = fetcher_new(&o, st)) == NULL)
 		pm_err(2, "%s", pm_why());
 
-	r1 = fetch(f, path, refuse_no);
+	r1 = fetch(f, path, 0, refuse_no);
 	ok(r1 != NULL && r1->n == 1 && r1->item[0].w == 7, "local file fetched");
 	sha256_hex("hello\n", 6, sname);
 	ok(r1 != NULL && strcmp(r1->item[0].blob, sname) == 0,
@@ -120,27 +120,27 @@ main(void)
 	    n == 6 && memcmp(p, "hello\n", 6) == 0, "stored bytes equal");
 	if (r1 != NULL && n == 6)
 		free(p);
-	r2 = fetch(f, path, refuse_no);
+	r2 = fetch(f, path, 0, refuse_no);
 	ok(r2 == r1 && fetch_count(f) == 1, "same source fetched once");
-	r2 = fetch(f, url, refuse_no);
+	r2 = fetch(f, url, 0, refuse_no);
 	ok(r2 != NULL && r2 != r1 && strcmp(r2->item[0].blob, sname) == 0 &&
 	    fetch_count(f) == 2, "file URL fetched, same blob");
-	ok(fetch(f, bad, refuse_no) == NULL &&
+	ok(fetch(f, bad, 0, refuse_no) == NULL &&
 	    strcmp(pm_why(), "begins with no") == 0, "check refuses a file");
 	sha256_hex("no!\n", 4, sname);
 	ok(store_has(st, sname) == 0, "nothing stored for a refused file");
-	ok(fetch(f, bad, refuse_no) == NULL && fetch_count(f) == 3 &&
+	ok(fetch(f, bad, 0, refuse_no) == NULL && fetch_count(f) == 3 &&
 	    strcmp(pm_why(), "begins with no") == 0,
 	    "a failure is remembered, not fetched again");
-	ok(fetch(f, "/nonexistent/x", NULL) == NULL &&
+	ok(fetch(f, "/nonexistent/x", 0, NULL) == NULL &&
 	    strstr(pm_why(), "No such file") != NULL, "missing file");
-	ok(fetch(f, "", NULL) == NULL, "empty source refused");
+	ok(fetch(f, "", 0, NULL) == NULL, "empty source refused");
 
 	src[0] = path;
 	src[1] = bad;
 	src[2] = path;
 	src[3] = "/nonexistent/y";
-	fetch_many(f, src, 4, refuse_no, res, why);
+	fetch_many(f, src, 4, 0, refuse_no, res, why);
 	ok(res[0] == r1 && res[2] == r1 && why[0] == NULL && why[2] == NULL,
 	    "fetch_many: cached results");
 	ok(res[1] == NULL && why[1] != NULL &&
