@@ -819,8 +819,13 @@ ytdlp_keep(struct fetcher *f, const char *dir, const char *line,
 	}
 	r = keep(f, path, fd, check, it);
 	close(fd);
-	if (r == -1)
-		r = pm_fail("%s: %s", it->id, pm_why());
+	if (r == -1) {
+		/* pm_why() is the buffer pm_fail() writes. */
+		char *why = pm_strdup(pm_why());
+
+		r = pm_fail("%s: %s", it->id, why);
+		free(why);
+	}
 	json_decref(o);
 	return r;
 }
