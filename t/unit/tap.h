@@ -1,5 +1,5 @@
 /*
- * tap.h: TAP output for the C unit tests, run by prove beside t/*.sh.
+ * tap.h: TAP output for the C unit tests, run by prove beside the t/ scripts.
  */
 #ifndef PM_TAP_H
 #define PM_TAP_H
@@ -10,7 +10,9 @@
 
 static int tap_n, tap_failed;
 
-static void
+#define TAP_UNUSED __attribute__((unused))
+
+static TAP_UNUSED void
 tap_plan(int n)
 {
 	printf("1..%d\n", n);
@@ -18,7 +20,7 @@ tap_plan(int n)
 }
 
 /* ok(cond, "title"): one test point. */
-static int
+static TAP_UNUSED int
 ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -34,14 +36,14 @@ ok(int cond, const char *fmt, ...)
 	return cond;
 }
 
-static void
+static TAP_UNUSED void
 skip(const char *why)
 {
 	printf("ok %d # skip %s\n", ++tap_n, why);
 	fflush(stdout);
 }
 
-static void
+static TAP_UNUSED void
 diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -53,7 +55,7 @@ diag(const char *fmt, ...)
 	printf("\n");
 }
 
-static int
+static TAP_UNUSED int
 tap_done(void)
 {
 	return tap_failed ? 1 : 0;
