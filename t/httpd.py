@@ -22,6 +22,7 @@ import socketserver
 import sys
 import threading
 import time
+import urllib.parse
 
 ROOT, PORTFILE, LOGFILE = sys.argv[1:4]
 counts = {}
@@ -66,7 +67,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with lock:
             log.write("%s %s\n" % (self.command, self.path))
-        parts = self.path.lstrip("/").split("/")
+        # A query only makes a URL distinct; the path picks the answer.
+        path = urllib.parse.urlsplit(self.path).path
+        parts = path.lstrip("/").split("/")
         mode = parts[0]
         if mode == "f" and len(parts) >= 2:
             name = "/".join(parts[1:])

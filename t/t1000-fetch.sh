@@ -1,21 +1,14 @@
 #!/bin/sh
+# pm-fetch: local files; HTTP with retries, timeouts and cut bodies
+# against a real server on 127.0.0.1 that this script starts; checks;
+# yt-dlp when it is installed.
 
-test_description='pm-fetch: local files, HTTP with retries, timeouts and
-cut bodies against a real server on 127.0.0.1, checks, and yt-dlp'
+. "$(dirname "$0")/lib.sh"
 
-. ./lib.sh
+test_have_prereq JQ || test_skip_all "jq is not installed"
+command -v yt-dlp >/dev/null 2>&1 && test_set_prereq YTDLP
 
-if command -v python3 >/dev/null 2>&1; then
-	test_set_prereq PYTHON
-fi
-if command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1
-then
-	test_set_prereq FFMPEG
-fi
-if command -v yt-dlp >/dev/null 2>&1; then
-	test_set_prereq YTDLP
-fi
-
+# The server lives as long as the script, and dies with it.
 HTTPD_PID=
 stop_httpd () {
 	if test -n "$HTTPD_PID"; then
@@ -26,6 +19,25 @@ stop_httpd () {
 }
 trap 'stop_httpd' EXIT
 trap 'stop_httpd; exit 1' HUP INT TERM
+
+mkdir www
+if test_have_prereq PYTHON3; then
+	python3 "$TEST_DIRECTORY/httpd.py" www httpd.port httpd.log \
+	    >httpd.err 2>&1 &
+	HTTPD_PID=$!
+	i=0
+	while ! test -s httpd.port && test $i -lt 100; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if test -s httpd.port; then
+		PORT=$(cat httpd.port)
+		URL=http://127.0.0.1:$PORT
+		test_set_prereq HTTPD
+	else
+		say "the HTTP server did not start: $(cat httpd.err)"
+	fi
+fi
 
 # requests PATH: how many requests the server logged for PATH.
 requests () {
@@ -44,11 +56,18 @@ field () {
 
 # elapsed_below START SECONDS: less than SECONDS have passed since START.
 elapsed_below () {
-	test "$(($(date +%s) - $1))" -le "$2"
+	test "$(($(date +%s) - $1))" -lt "$2"
+}
+
+test_must_be_empty () {
+	if test -s "$1"; then
+		echo "$1 is not empty:" >&2
+		cat "$1" >&2
+		return 1
+	fi
 }
 
 test_expect_success 'setup: media' '
-	mkdir www &&
 	cp "$TEST_DATA/box.png" "$TEST_DATA/HappyFish.jpg" \
 	    "$TEST_DATA/LinuxLogo.jpg" www/ &&
 	printf "this is not an image\n" > www/note.txt
@@ -61,18 +80,6 @@ test_expect_success FFMPEG 'setup: a short video' '
 	    -t 1 -pix_fmt yuv420p -c:v mpeg4 www/clip2.mp4 &&
 	printf "<!DOCTYPE html>\n<html><head><title>Clip</title></head><body>\n<video src=\"/f/clip.mp4\" controls></video>\n</body></html>\n" > www/page.html &&
 	printf "<!DOCTYPE html>\n<html><head><title>Two</title></head><body>\n<video src=\"/f/clip.mp4\"></video>\n<video src=\"/f/clip2.mp4\"></video>\n</body></html>\n" > www/two.html
-'
-
-test_expect_success PYTHON 'setup: start the HTTP server' '
-	python3 "$TEST_DIRECTORY/httpd.py" www httpd.port httpd.log &
-	HTTPD_PID=$! &&
-	i=0 &&
-	while ! test -s httpd.port && test $i -lt 100; do
-		sleep 0.1; i=$((i + 1))
-	done &&
-	PORT=$(cat httpd.port) &&
-	URL=http://127.0.0.1:$PORT &&
-	test_set_prereq HTTPD
 '
 
 test_expect_success 'a local path is stored byte for byte' '
@@ -107,7 +114,7 @@ test_expect_success HTTPD 'files come through HTTP byte for byte' '
 	for f in box.png HappyFish.jpg LinuxLogo.jpg; do
 		b=$(jq -r --arg s "$URL/f/$f" "select(.src == \$s) | .blob" out) &&
 		pm-store cat "$b" > got &&
-		test_cmp "www/$f" got || return 1
+		test_cmp "www/$f" got || exit 1
 	done &&
 	field out image src > actual &&
 	printf "%s\n" "$URL/f/box.png" "$URL/f/HappyFish.jpg" \
