@@ -20,7 +20,10 @@ stop_httpd () {
 trap 'stop_httpd' EXIT
 trap 'stop_httpd; exit 1' HUP INT TERM
 
-mkdir www
+# Downloads go through TMPDIR; the last test checks nothing is left.
+mkdir www tmp
+TMPDIR=$PWD/tmp
+export TMPDIR
 if test_have_prereq PYTHON3; then
 	python3 "$TEST_DIRECTORY/httpd.py" www httpd.port httpd.log \
 	    >httpd.err 2>&1 &
@@ -295,6 +298,14 @@ test_expect_success YTDLP,FFMPEG,HTTPD 'several videos get distinct, stable ids'
 	test_cmp out out2
 '
 
+test_expect_success YTDLP,HTTPD 'a page without a video: yt-dlp says why' '
+	printf "<html><body>no video</body></html>\n" > www/none.html &&
+	echo "{\"type\":\"video\",\"id\":\"y3\",\"src\":\"$URL/f/none.html\"}" |
+	    test_expect_code 1 pm-fetch > out 2> err &&
+	test_must_be_empty out &&
+	grep "video y3: $URL/f/none.html: yt-dlp: Unsupported URL" err
+'
+
 test_expect_success HTTPD 'output is the same for any -j and -p' '
 	{
 		for i in 1 2 3 4 5 6 7 8; do
@@ -312,6 +323,11 @@ test_expect_success 'usage errors exit 2' '
 	test_expect_code 2 pm-fetch -x </dev/null &&
 	test_expect_code 2 pm-fetch -m 1T </dev/null &&
 	test_expect_code 2 pm-fetch -n -1 </dev/null
+'
+
+test_expect_success 'no temporary file is left behind' '
+	ls -A tmp > actual &&
+	test_must_be_empty actual
 '
 
 stop_httpd

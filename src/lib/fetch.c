@@ -719,7 +719,10 @@ run(char *const argv[], double deadline, char **out, size_t *outlen,
 	return status;
 }
 
-/* The last "ERROR:" line of yt-dlp's stderr, else its last line. */
+/*
+ * The last "ERROR:" line of yt-dlp's stderr (as "yt-dlp: ..."), else its
+ * last line.
+ */
 static char *
 last_error(const char *err)
 {
@@ -741,7 +744,9 @@ last_error(const char *err)
 	if (line == NULL)
 		return pm_strdup("no message");
 	n = strcspn(line, "\n");
-	return pm_asprintf("%.*s", (int)n, line);
+	if (strncmp(line, "ERROR: ", 7) == 0)
+		return pm_asprintf("yt-dlp: %.*s", (int)n - 7, line + 7);
+	return pm_asprintf("yt-dlp: %.*s", (int)n, line);
 }
 
 /* Search count: 5 in "ytsearch5:", 1 when not given. */
