@@ -12,6 +12,7 @@ The first part of a path picks how the server answers:
   /cut/N/NAME        half the file, then the connection closes, for the
                      first N requests of this path (Content-Length is whole)
   /stall/NAME        nothing for 600 seconds
+  /slow/MS/NAME      the file after MS milliseconds (a distant server)
   /status/CODE/NAME  that status, with a short body
   /redir/NAME        302 to /f/NAME
 """
@@ -96,6 +97,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.wfile.write(body[:len(body) // 2])
                     self.wfile.flush()
                 self.close_connection = True
+        elif mode == "slow" and len(parts) >= 3:
+            time.sleep(int(parts[1]) / 1000.0)
+            body = self.file("/".join(parts[2:]))
+            if body is not None:
+                self.answer(200, body, self.ctype(parts[-1]))
         elif mode == "stall":
             time.sleep(600)
         elif mode == "status" and len(parts) >= 2:
