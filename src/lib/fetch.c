@@ -314,7 +314,8 @@ fetch_local(struct fetcher *f, const char *path, fetch_check check,
 {
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO must be refused, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return pm_fail("%s:", path);
 	res->item = pm_calloc(1, sizeof *res->item);
 	res->n = 1;

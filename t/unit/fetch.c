@@ -3,6 +3,8 @@
  * sizes, and the once-per-run cache on local files (the HTTP and yt-dlp
  * paths are tested against real servers in t/t1000-fetch.sh).
  */
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,7 @@ main(void)
 	int fd, i;
 
 	pm_init("unit-fetch");
-	tap_plan(30);
+	tap_plan(31);
 
 	ok(fetch_kind("/a/b.jpg") == FETCH_PATH, "absolute path");
 	ok(fetch_kind("./a:b.jpg") == FETCH_PATH, "./ path with a colon");
@@ -135,6 +137,14 @@ main(void)
 	ok(fetch(f, "/nonexistent/x", 0, NULL) == NULL &&
 	    strstr(pm_why(), "No such file") != NULL, "missing file");
 	ok(fetch(f, "", 0, NULL) == NULL, "empty source refused");
+	{
+		char *fifo = pm_asprintf("%s/fifo", dir);
+
+		ok(mkfifo(fifo, 0600) == 0 && fetch(f, fifo, 0, NULL) == NULL &&
+		    strcmp(pm_why(), "not a regular file") == 0,
+		    "a FIFO is refused, not waited on");
+		free(fifo);
+	}
 
 	src[0] = path;
 	src[1] = bad;
