@@ -335,8 +335,8 @@ test_expect_success JQ 'bad inputs: clear messages, frames that decoded kept, th
 	grep "^pm-frames: bad.ndjson:1: video nomoov: cannot read mov: moov atom not found$" err &&
 	grep "^pm-frames: bad.ndjson:2: video cut.mp4: damaged: the video ends at 7.300 s of 14.000 s; .*; kept 2 frames (2 decoded)$" err &&
 	grep "^pm-frames: bad.ndjson:3: video cut.avi: damaged: the video ends at 5.422 s of 11.261 s; .*decoding error" err &&
-	grep "^pm-frames: bad.ndjson:4: video damaged: damaged: 6 of its 270 frames are missing; [0-9]* decoding errors, the first: " err &&
-	grep "^pm-frames: bad.ndjson:5: video resync: damaged: 6 of its 270 frames are missing; kept 5 frames (92 decoded)$" err &&
+	grep "^pm-frames: bad.ndjson:4: video damaged: damaged: .*[0-9]* decoding errors, the first: " err &&
+	grep "^pm-frames: bad.ndjson:5: video resync: damaged: 1 frame decoded damaged; kept 5 frames (92 decoded)$" err &&
 	grep "^pm-frames: bad.ndjson:6: video empty: not a video: empty file$" err &&
 	grep "^pm-frames: bad.ndjson:7: video text: not a video: unknown format$" err &&
 	grep "^pm-frames: bad.ndjson:8: video image: not a video: a still image$" err &&

@@ -926,7 +926,7 @@ sws(struct jpeg *j, const AVFrame *f, const AVPixFmtDescriptor *d, int full,
 struct item {
 	AVFrame		*f;
 	double		 t, score;
-	long		 decoded, sampled, nerr;
+	long		 decoded, sampled, nerr, nbad;
 	double		 end;
 };
 
@@ -955,6 +955,7 @@ struct sampler {
 	int		 haveprev;
 	long		 nerr;		/* errors of reading and decoding */
 	char		 first[200];	/* the first of them */
+	long		 nbad;		/* frames the decoder flagged damaged */
 
 	/* The queue between the threads. */
 	pthread_mutex_t	 mu;
@@ -1279,6 +1280,7 @@ enqueue(struct sampler *s, const AVFrame *f, double t, double score)
 	it.score = score;
 	it.decoded = s->st->decoded;
 	it.sampled = s->st->sampled;
+	it.nbad = s->nbad;
 	it.end = s->st->end;
 	pthread_mutex_lock(&s->v->mu);
 	it.nerr = s->nerr + s->v->nlog;
@@ -1312,6 +1314,8 @@ take(struct sampler *s, const AVFrame *f)
 	int pick;
 
 	s->st->decoded++;
+	if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
+		s->nbad++;
 	t = frame_time(s, f);
 	s->lastt = t;
 	s->havet = 1;
@@ -1393,10 +1397,30 @@ open_decoder(struct sampler *s, int threads)
 	return 0;
 }
 
+/* Append "; " and a formatted part to buf. */
+static void
+part(char *buf, size_t size, const char *fmt, ...) PM_PRINTF(3, 4);
+
+static void
+part(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n > 0 && n + 2 < size) {
+		memcpy(buf + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
 /*
  * What was wrong with the video, if anything: a stream that ends well
- * before its header says (by duration or by frame count), then the
- * errors, ours and libav's.
+ * before its header says (by duration or by frame count), frames the
+ * decoder marked damaged (as when data went missing), errors of reading
+ * and decoding (ours and libav's).
  */
 static void
 damage(struct sampler *s, long n)
@@ -1404,10 +1428,10 @@ damage(struct sampler *s, long n)
 	struct video *v = s->v;
 	struct video_stats *st = s->st;
 	AVStream *vs = v->st;
-	char trunc[100] = "";
 	double want = 0, slack;
-	int r = 0;
+	int trunc = 0;
 
+	st->damage[0] = '\0';
 	if (atomic_load(&s->stop) == 0) {
 		if (vs->duration > 0 && vs->duration != AV_NOPTS_VALUE)
 			want = rel_time(v, (vs->start_time != AV_NOPTS_VALUE ?
@@ -1416,33 +1440,28 @@ damage(struct sampler *s, long n)
 		    vs->nb_frames / v->info.fps > want)
 			want = vs->nb_frames / v->info.fps;
 		slack = 2 * s->dur > 0.5 ? 2 * s->dur : 0.5;
-		if (want > 0 && st->end + slack < want)
-			snprintf(trunc, sizeof trunc,
+		if (want > 0 && st->end + slack < want) {
+			part(st->damage, sizeof st->damage,
 			    "the video ends at %.3f s of %.3f s", st->end,
 			    want);
-		else if (vs->nb_frames > s->npkt)
-			/* A demuxer that resyncs past damage drops packets. */
-			snprintf(trunc, sizeof trunc, "%" PRId64 " of its %"
-			    PRId64 " frames are missing",
-			    vs->nb_frames - s->npkt, vs->nb_frames);
+			trunc = 1;
+		}
 	}
+	if (s->nbad > 0)
+		part(st->damage, sizeof st->damage, "%ld frame%s decoded "
+		    "damaged", s->nbad, s->nbad > 1 ? "s" : "");
 	if (s->nerr == 0 && n > 0) {
 		pthread_mutex_lock(&v->mu);
 		snprintf(s->first, sizeof s->first, "%s", v->log);
 		pthread_mutex_unlock(&v->mu);
 	}
-	st->errors = n + (trunc[0] != '\0');
-	if (trunc[0] != '\0')
-		r = snprintf(st->damage, sizeof st->damage, "%s%s", trunc,
-		    n > 0 ? "; " : "");
-	if (r < 0 || (size_t)r >= sizeof st->damage)
-		return;
 	if (n == 1)
-		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
-		    "a decoding error: %s", s->first);
+		part(st->damage, sizeof st->damage, "a decoding error: %s",
+		    s->first);
 	else if (n > 1)
-		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
+		part(st->damage, sizeof st->damage,
 		    "%ld decoding errors, the first: %s", n, s->first);
+	st->errors = n + trunc + s->nbad;
 }
 
 /* Read packets and feed the decoder until the end or a stop. */
@@ -1566,6 +1585,7 @@ video_sample(struct video *v, const struct video_opts *o,
 		st->sampled = s.last.sampled;
 		st->end = s.last.end;
 		nerr = s.last.nerr;
+		s.nbad = s.last.nbad;
 	}
 	damage(&s, nerr);
 	ret = 0;

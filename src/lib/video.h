@@ -94,7 +94,8 @@ struct video_stats {
 	long	 blur;		/* dropped: blurred */
 	long	 corrupt;	/* dropped: the decoder flagged it damaged */
 	int	 capped;	/* stopped early at opts->max */
-	long	 errors;	/* decoding and reading errors */
+	long	 errors;	/* reading and decoding errors, frames the
+				   decoder marked damaged, a truncation */
 	double	 end;		/* t of the end of the last packet read */
 	char	 damage[256];	/* first error, or a truncation; "" if none */
 };
