@@ -37,7 +37,10 @@
 #define PTSRING		16	/* packets remembered for rate sampling */
 #define QLEN		4	/* frames waiting to be encoded */
 
+#define MAGIC		0x766964656f706d31ULL	/* "videopm1" */
+
 struct video {
+	uint64_t	 magic;		/* MAGIC: opaque pointers are ours */
 	AVFormatContext	*fmt;
 	AVIOContext	*pb;
 	int		 mempb;		/* pb reads mem, not a file */
@@ -90,7 +93,7 @@ avlog(void *avcl, int level, const char *fmt, va_list ap)
 		v = ((AVCodecContext *)avcl)->opaque;
 	else if (strcmp(c->class_name, "AVFormatContext") == 0)
 		v = ((AVFormatContext *)avcl)->opaque;
-	if (v == NULL)
+	if (v == NULL || v->magic != MAGIC)
 		return;
 	pthread_mutex_lock(&v->mu);
 	if (v->nlog++ == 0) {
@@ -303,6 +306,7 @@ open_input(struct video *v, const char *path)
 	AVDictionary *opt = NULL;
 	uint8_t *buf;
 	const char *why, *url = path ? path : "";
+	char *file;
 	struct stat sb;
 	int i, r, best;
 
@@ -311,9 +315,12 @@ open_input(struct video *v, const char *path)
 			return pm_fail("%s:", path);
 		if (S_ISREG(sb.st_mode) && sb.st_size == 0)
 			return pm_fail("not a video: empty file");
+		/* "file:" so that a colon in a path names no protocol. */
+		file = pm_asprintf("file:%s", path);
 		av_dict_set(&opt, "protocol_whitelist", "file", 0);
-		r = avio_open2(&v->pb, path, AVIO_FLAG_READ, NULL, &opt);
+		r = avio_open2(&v->pb, file, AVIO_FLAG_READ, NULL, &opt);
 		av_dict_free(&opt);
+		free(file);
 		if (r < 0)
 			return pm_fail("%s: %s", path, averr(r));
 	} else {
@@ -393,6 +400,7 @@ video_new(void)
 
 	pthread_once(&once, video_once);
 	v = pm_calloc(1, sizeof *v);
+	v->magic = MAGIC;
 	pthread_mutex_init(&v->mu, NULL);
 	return v;
 }
@@ -438,6 +446,7 @@ video_close(struct video *v)
 			avio_closep(&v->pb);
 	}
 	pthread_mutex_destroy(&v->mu);
+	v->magic = 0;
 	free(v);
 }
 
@@ -1282,9 +1291,11 @@ enqueue(struct sampler *s, const AVFrame *f, double t, double score)
 	it.sampled = s->st->sampled;
 	it.nbad = s->nbad;
 	it.end = s->st->end;
-	pthread_mutex_lock(&s->v->mu);
-	it.nerr = s->nerr + s->v->nlog;
-	pthread_mutex_unlock(&s->v->mu);
+	/*
+	 * Not libav's messages: frame threads may have logged errors of
+	 * frames after this one already.
+	 */
+	it.nerr = s->nerr;
 	if ((it.f = av_frame_clone(f)) == NULL) {
 		pm_fail("out of memory");
 		halt(s, -1, &it);
