@@ -4,9 +4,11 @@
  * video.h.
  *
  * The decoder is told to skip what the sampling mode does not need:
- * non-key frames in keyframe mode, non-reference frames that cannot be
- * the first frame after a sampling instant in rate mode.  Packets are
- * read one at a time, so memory does not grow with the video.
+ * non-key frames in keyframe mode; in rate mode, non-reference frames
+ * that cannot be the first frame after a sampling instant, and the
+ * packets of a GOP after the last one that can be are not sent at all.
+ * Packets are read one at a time and at most a GOP of them is held, so
+ * memory does not grow with the video.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +38,8 @@
 #define SCENESIDE	64	/* longer side of the image for scene scores */
 #define PTSRING		16	/* packets remembered for rate sampling */
 #define QLEN		4	/* frames waiting to be encoded */
+#define GOPMAX		2048	/* packets of a GOP held in rate sampling */
+#define GOPBYTES	(64 << 20)	/* and their bytes */
 
 #define MAGIC		0x766964656f706d31ULL	/* "videopm1" */
 
@@ -926,6 +930,13 @@ sws(struct jpeg *j, const AVFrame *f, const AVPixFmtDescriptor *d, int full,
 	return 0;
 }
 
+/* A packet held back in rate sampling. */
+struct held {
+	AVPacket	*p;
+	int		 need;		/* its frame may be sampled */
+	int		 size;
+};
+
 /*
  * A frame the sampler chose, on its way from the decoding thread to the
  * thread that filters and encodes, with the counts as they stood when
@@ -952,6 +963,11 @@ struct sampler {
 	double		 dur;		/* one frame, seconds */
 	int		 nopts;		/* keyframes placed by a full decode */
 	int		 untimed;	/* a packet had no pts */
+	struct held	*gop;		/* rate: packets held back */
+	int		 ngop, capgop;
+	size_t		 gopbytes;
+	int		 kwait;		/* the last held is a keyframe */
+	int		 passing;	/* a GOP too large: send as read */
 	int		 draining;	/* after the last packet */
 	int64_t		 npkt;		/* packets sent */
 	int		 havet;
@@ -1043,18 +1059,6 @@ skip_for(struct sampler *s, const AVPacket *pkt)
 		    pkt->pts == AV_NOPTS_VALUE && s->dec->has_b_frames > 0)
 			s->nopts = 1;
 		return s->nopts ? AVDISCARD_NONREF : AVDISCARD_NONKEY;
-	case VIDEO_RATE:
-		/*
-		 * Judging frames by their packets' times needs every packet
-		 * to have one: in AVI with packed B-frames a packet's pts
-		 * is not that of the frame it yields.
-		 */
-		if (pkt->pts == AV_NOPTS_VALUE)
-			s->untimed = 1;
-		if (s->untimed)
-			return AVDISCARD_DEFAULT;
-		return rate_needed(s, rel_time(s->v, pkt->pts)) ?
-		    AVDISCARD_DEFAULT : AVDISCARD_NONREF;
 	default:
 		return AVDISCARD_DEFAULT;
 	}
@@ -1475,6 +1479,123 @@ damage(struct sampler *s, long n)
 	st->errors = n + trunc + s->nbad;
 }
 
+/* Send a packet to the decoder, decoding what comes out, and unref it. */
+static void
+send(struct sampler *s, AVPacket *pkt, enum AVDiscard skip, AVFrame *f)
+{
+	int r;
+
+	s->dec->skip_frame = skip;
+	while (atomic_load(&s->stop) == 0) {
+		r = avcodec_send_packet(s->dec, pkt);
+		if (r == AVERROR(EAGAIN)) {
+			drain(s, f);
+			continue;
+		}
+		if (r < 0)
+			note(s, "%s", averr(r));
+		break;
+	}
+	av_packet_unref(pkt);
+	drain(s, f);
+}
+
+/*
+ * Send the first n held packets, drop the others of the first m, keep
+ * the rest held.
+ */
+static void
+release(struct sampler *s, int n, int m, AVFrame *f)
+{
+	int i;
+
+	if (m == 0)
+		return;
+	for (i = 0; i < m; i++) {
+		if (i < n && atomic_load(&s->stop) == 0)
+			send(s, s->gop[i].p, s->gop[i].need ?
+			    AVDISCARD_DEFAULT : AVDISCARD_NONREF, f);
+		s->gopbytes -= (size_t)s->gop[i].size;
+		av_packet_free(&s->gop[i].p);
+	}
+	memmove(s->gop, s->gop + m, sizeof *s->gop * (size_t)(s->ngop - m));
+	s->ngop -= m;
+}
+
+/*
+ * The packets before a keyframe K: send them up to the last one a
+ * sampled frame may need, drop the rest.  Nothing after K refers to
+ * them, unless K opens a GOP whose leading pictures (decoded after K,
+ * shown before it) refer back: then all go.
+ */
+static void
+resolve(struct sampler *s, int closed, AVFrame *f)
+{
+	int k = s->ngop - 1, last = k - 1;
+
+	if (closed)
+		while (last >= 0 && !s->gop[last].need)
+			last--;
+	release(s, last + 1, k, f);
+}
+
+/*
+ * Rate sampling of a timed stream: hold a GOP's packets until the next
+ * keyframe, to skip its tail.  A GOP too large to hold is sent as it
+ * is read.
+ */
+static void
+hold(struct sampler *s, AVPacket *pkt, int need, AVFrame *f)
+{
+	struct held *h;
+	int key = pkt->flags & AV_PKT_FLAG_KEY;
+
+	if (s->kwait) {
+		s->kwait = 0;
+		resolve(s, pkt->pts >= s->gop[s->ngop - 1].p->pts, f);
+	}
+	if (s->passing && !key) {
+		send(s, pkt, need ? AVDISCARD_DEFAULT : AVDISCARD_NONREF, f);
+		return;
+	}
+	s->passing = 0;
+	if (s->ngop == s->capgop) {
+		s->capgop = s->capgop ? 2 * s->capgop : 64;
+		s->gop = pm_reallocarray(s->gop, (size_t)s->capgop,
+		    sizeof *s->gop);
+	}
+	h = &s->gop[s->ngop++];
+	if ((h->p = av_packet_alloc()) == NULL)
+		pm_err(PM_EXIT_FATAL, "out of memory");
+	av_packet_move_ref(h->p, pkt);
+	h->need = need;
+	h->size = h->p->size;
+	s->gopbytes += (size_t)h->size;
+	if (key && s->ngop > 1)
+		s->kwait = 1;
+	if (s->ngop >= GOPMAX || s->gopbytes >= GOPBYTES) {
+		release(s, s->ngop, s->ngop, f);
+		s->kwait = 0;
+		s->passing = 1;
+	}
+}
+
+/* Send the held packets a sampled frame may need; drop the rest. */
+static void
+unhold(struct sampler *s, AVFrame *f)
+{
+	int last = s->ngop - 1;
+
+	if (s->kwait) {
+		s->kwait = 0;
+		resolve(s, 1, f);
+		last = s->ngop - 1;
+	}
+	while (last >= 0 && !s->gop[last].need)
+		last--;
+	release(s, last + 1, s->ngop, f);
+}
+
 /* Read packets and feed the decoder until the end or a stop. */
 static void
 decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
@@ -1503,23 +1624,27 @@ decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
 			if (end > s->st->end)
 				s->st->end = end;
 		}
-		s->dec->skip_frame = skip_for(s, pkt);
 		s->npkt++;
-		for (;;) {
-			r = avcodec_send_packet(s->dec, pkt);
-			if (r == AVERROR(EAGAIN)) {
-				drain(s, f);
-				if (atomic_load(&s->stop) != 0)
-					break;
-				continue;
-			}
-			if (r < 0)
-				note(s, "%s", averr(r));
-			break;
+		if (s->o->mode != VIDEO_RATE) {
+			send(s, pkt, skip_for(s, pkt), f);
+			continue;
 		}
-		av_packet_unref(pkt);
-		drain(s, f);
+		/*
+		 * Judging frames by their packets' times needs every packet
+		 * to have one: in AVI with packed B-frames a packet's pts
+		 * is not that of the frame it yields.
+		 */
+		if (pkt->pts == AV_NOPTS_VALUE && !s->untimed) {
+			s->untimed = 1;
+			release(s, s->ngop, s->ngop, f);
+			s->kwait = 0;
+		}
+		if (s->untimed)
+			send(s, pkt, AVDISCARD_DEFAULT, f);
+		else
+			hold(s, pkt, rate_needed(s, rel_time(v, pkt->pts)), f);
 	}
+	unhold(s, f);
 	s->draining = 1;
 	if (atomic_load(&s->stop) == 0 &&
 	    avcodec_send_packet(s->dec, NULL) == 0)
@@ -1605,6 +1730,8 @@ out:
 	av_packet_free(&pkt);
 	av_frame_free(&f);
 	avcodec_free_context(&s.dec);
+	release(&s, 0, s.ngop, NULL);
+	free(s.gop);
 	gray_free(&s.small);
 	gray_free(&s.prevsmall);
 	gray_free(&s.ana);
