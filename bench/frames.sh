@@ -26,10 +26,11 @@ ERRFILE=$out/cmd.err
 OUT=$out/frames.ndjson
 export ERRFILE OUT
 
-for t in ffmpeg ffprobe; do
-	command -v $t >/dev/null 2>&1 ||
-		{ echo "frames.sh: $t not found (Debian package ffmpeg)" >&2;
-		exit 1; }
+for t in ffmpeg:ffmpeg perl:perl-base; do
+	command -v ${t%:*} >/dev/null 2>&1 || {
+		echo "frames.sh: ${t%:*} not found (Debian package ${t#*:})" >&2
+		exit 1
+	}
 done
 [ -x bin/pm-frames ] && [ -x bin/pm-store ] || make >&2
 PATH=$PWD/bin:$PATH
