@@ -6,7 +6,7 @@
 # The catalog is five real product photos from OpenCV's samples
 # (t/data).  The video is real footage (cockatoo.mp4, from imageio's
 # resources) into which ffmpeg composites two of those photos, moving,
-# turning and tilting: the box from 1.5 s to 7.5 s and the fish from
+# turning and squeezed: the box from 1.5 s to 7.5 s and the fish from
 # 5 s to 12 s.  The other three products are not in it.  The demo runs
 # share/pm/job.mk over them and ends with the path of the HTML report.
 set -eu
@@ -32,11 +32,10 @@ if [ ! -s video.mp4 ]; then
 	    -loop 1 -framerate 20 -i "$data/box.png" \
 	    -loop 1 -framerate 20 -i "$data/HappyFish.jpg" \
 	    -filter_complex "
-		[1:v]format=rgba,scale=-1:260,
-		    perspective=x0=0:y0=0:x1=W:y1=18:x2=0:y2=H:x3=W:y3=H-18:sense=destination,
-		    rotate=a='0.12*sin(2*t)':c=none:ow=rotw(0.2):oh=roth(0.2)[box];
+		[1:v]format=rgba,scale=300:260,
+		    rotate=a='0.15*sin(2*t)':c=none:ow=rotw(0.15):oh=roth(0.15)[box];
 		[2:v]format=rgba,scale=-1:200,
-		    rotate=a='-0.1*t':c=none:ow=rotw(1.3):oh=roth(1.3)[fish];
+		    rotate=a='0.3*sin(t)':c=none:ow=rotw(0.3):oh=roth(0.3)[fish];
 		[0:v][box]overlay=x='60+70*(t-1.5)':y='300-10*t':shortest=1:enable='between(t,1.5,7.5)'[a];
 		[a][fish]overlay=x='900-25*(t-5)':y='60+8*t':shortest=1:enable='between(t,5,12)',format=yuv420p[v]" \
 	    -map '[v]' -t 14 -c:v libx264 -preset veryfast -crf 23 video.mp4
