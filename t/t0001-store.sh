@@ -96,7 +96,8 @@ test_expect_success 'a writer killed mid-write leaves no visible blob' '
 	{ head -c 3000000 /dev/urandom; sleep 3; } |
 		pm-store -s killed put >kname 2>/dev/null &
 	writer=$! &&
-	sleep 1 &&
+	i=0 && while [ -z "$(find killed -name ".tmp-*" 2>/dev/null)" ] &&
+	    [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done &&
 	kill -9 $writer &&
 	{ wait $writer; test $? -gt 128; } &&
 	pm-store -s killed ls >ls &&
