@@ -93,7 +93,7 @@ test_expect_success 'four writers at once, same and different blobs' '
 '
 
 test_expect_success 'a writer killed mid-write leaves no visible blob' '
-	{ head -c 3000000 /dev/urandom; sleep 3; } |
+	{ head -c 3000000 /dev/urandom; sleep 20; } |
 		pm-store -s killed put >kname 2>/dev/null &
 	writer=$! &&
 	i=0 && while [ -z "$(find killed -name ".tmp-*" 2>/dev/null)" ] &&
