@@ -681,7 +681,9 @@ static const char style[] =
 "h2{font-size:1.35em;border-bottom:2px solid #bbb;padding-bottom:.2em;"
 "margin-top:2em}\n"
 "h3{font-size:1.1em;margin:1.4em 0 .3em;overflow-wrap:anywhere}\n"
-"table{border-collapse:collapse;width:100%}\n"
+"table{border-collapse:collapse;width:100%;table-layout:fixed}\n"
+"th:first-child{width:25%}\n"
+"th.n{width:4.5em}\n"
 "th,td{text-align:left;padding:.4em .6em;border-bottom:1px solid #ddd;"
 "vertical-align:middle}\n"
 "th{background:#f2f2f2;font-weight:600}\n"
@@ -690,12 +692,14 @@ static const char style[] =
 "td.p{overflow-wrap:anywhere}\n"
 "img.thumb{height:64px;width:auto;vertical-align:middle;margin:0 .5em .2em 0;"
 "border:1px solid #ddd;background:#fafafa}\n"
-"img.ev{width:320px;max-width:40vw;height:auto;border:1px solid #aaa;"
-"display:block}\n"
+"img.ev{width:100%;max-width:320px;height:auto;border:1px solid #aaa;"
+"display:block;box-sizing:border-box}\n"
 ".meta,.sum{color:#555}\n"
 ".none{color:#777;font-style:italic}\n"
 "nav a{margin-right:.8em}\n"
-"ul{padding-left:1.2em}\n";
+"ul{padding-left:1.2em}\n"
+"@media (max-width:700px){th,td{padding:.3em}th.n{width:3.6em}"
+"img.thumb{height:40px}td.n,th.n{font-size:.9em}}\n";
 
 static void
 page(struct report *r, struct html *b, struct report_sum *sum)
