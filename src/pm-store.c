@@ -164,7 +164,7 @@ ls_one(void *arg, enum store_entry e, const char *name, const char *path,
 	if (e != STORE_BLOB)
 		return 0;
 	if (w->long_) {
-		store_path(w->s, name, &raw);
+		free(store_path(w->s, name, &raw));
 		printf("%s %lld %s\n", name, (long long)st->st_size,
 		    raw ? "raw" : "zstd");
 	} else
