@@ -58,6 +58,16 @@ usage(void)
 	exit(PM_EXIT_FATAL);
 }
 
+/* Put "prefix: " before the reason of the last failure. */
+static int
+prefixed(const char *prefix)
+{
+	char why[1024];
+
+	snprintf(why, sizeof why, "%s", pm_why());
+	return pm_fail("%s: %s", prefix, why);
+}
+
 /* An image record's blob, read from the store. */
 static int
 image(struct embed *e, struct rec *r, void **p, size_t *n)
@@ -86,10 +96,10 @@ descriptors(struct embed *e, struct rec *r, float **d, int *n)
 
 	if ((kp = rec_str(r, "kp")) != NULL) {
 		if (store_get(e->store, kp, &p, &len) == -1)
-			return pm_fail("kp: %s", pm_why());
+			return prefixed("kp");
 		if (kpblob_parse(&b, p, len) == -1) {
 			free(p);
-			return pm_fail("kp: %s", pm_why());
+			return prefixed("kp");
 		}
 		if (b.detector == KPBLOB_SIFT) {
 			ret = vlad_descriptors(&b, d, n);
@@ -249,8 +259,8 @@ train_end(struct out *o, void *arg)
 	struct vlad_codebook cb;
 
 	if (vlad_train(e->sample.d, e->sample.n, e->k, TRAIN_ITERS, &cb) == -1)
-		pm_err(PM_EXIT_FATAL, "%s: %s (from %lld images)", e->train,
-		    pm_why(), e->images);
+		pm_err(PM_EXIT_FATAL, "%s: %s (%d descriptors of %lld "
+		    "images)", e->train, pm_why(), e->sample.n, e->images);
 	if (vlad_codebook_save(&cb, e->train) == -1)
 		pm_err(PM_EXIT_FATAL, "%s", pm_why());
 	vlad_codebook_free(&cb);

@@ -153,8 +153,12 @@ vlad_codebook_load(struct vlad_codebook *cb, const char *path)
 	close(fd);
 	ret = vlad_codebook_parse(cb, p, n);
 	free(p);
-	if (ret == -1)
-		return pm_fail("%s: %s", path, pm_why());
+	if (ret == -1) {
+		char why[1024];
+
+		snprintf(why, sizeof why, "%s", pm_why());
+		return pm_fail("%s: %s", path, why);
+	}
 	return 0;
 }
 
