@@ -54,7 +54,7 @@ usage(void)
 	    "[-f fit] [-j threads] [-l layer] [-M mean] [-p pooling] "
 	    "[-r rejects] [-S size] [-s store] [-x scale] [file ...]\n"
 	    "usage: pm-embed -t codebook [-j threads] [-K centres] "
-	    "[-s store] [file ...]\n");
+	    "[-r rejects] [-s store] [file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 
@@ -343,9 +343,13 @@ main(int argc, char *argv[])
 				no.fit = CV_FIT_STRETCH;
 			else if (strcmp(optarg, "crop") == 0)
 				no.fit = CV_FIT_CROP;
-			else
+			else if (strncmp(optarg, "crop=", 5) == 0) {
+				no.fit = CV_FIT_CROP;
+				no.crop_side = (int)pm_num(optarg + 5, 1, 16384,
+				    "-f crop");
+			} else
 				pm_err(PM_EXIT_FATAL, "-f: unknown fit: %s "
-				    "(stretch or crop)", optarg);
+				    "(stretch, crop or crop=SIDE)", optarg);
 			netopts = 1;
 			break;
 		case 'i':

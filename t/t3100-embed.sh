@@ -182,19 +182,34 @@ test_expect_success 'set up: a tiny Darknet network, its weights, an image' '
 		print \"P3\"; print \"16 16\"; print 255
 		for (y = 0; y < 16; y++) for (x = 0; x < 16; x++)
 			print (x * 31 + y * 17) % 256, (x * x * 7 + y * 13 + 40) % 256,
-			    (1279 - x * y * 3) % 256
+			    (4095 - x * y * 3) % 256
 	}" >img.ppm &&
+	awk "BEGIN {
+		print \"P3\"; print \"32 16\"; print 255
+		for (y = 0; y < 16; y++) for (x = 0; x < 32; x++)
+			print (x * 31 + y * 17) % 256, (x * x * 7 + y * 13 + 40) % 256,
+			    (4095 - x * y * 3) % 256
+	}" >wide.ppm &&
 	printf "{\"type\":\"image\",\"src\":\"img.ppm\",\"blob\":\"%s\"}\n" \
 	    "$(pm-store put img.ppm)" >net.in &&
+	printf "{\"type\":\"image\",\"src\":\"wide.ppm\",\"blob\":\"%s\"}\n" \
+	    "$(pm-store put wide.ppm)" >wide.in &&
 	cat >hand.awk <<-\EOF
 	# The network by hand, in doubles: the input is (pixel * scale -
 	# mean) / std per channel in the order asked for, a 3x3 convolution
 	# with zero padding, leaky ReLU (slope 0.1) unless act=0, then the
 	# average, the maximum or the generalised mean (exponent p) of each
-	# map, to unit length.
-	BEGIN { n = 16; split(means, mean, ","); split(stds, sd, ",") }
+	# map, to unit length.  The input is the n x n pixels from x0,y0 of
+	# an image w pixels wide.
+	BEGIN {
+		if (!n) n = 16
+		if (!w) w = 16
+		split(means, mean, ","); split(stds, sd, ",")
+	}
 	NR > 3 {
-		i = NR - 4; x = i % n; y = int(i / n)
+		i = NR - 4; x = i % w - x0; y = int(i / w) - y0
+		if (x < 0 || y < 0 || x >= n || y >= n)
+			next
 		for (c = 0; c < 3; c++) {
 			k = order == "bgr" ? 3 - c : c + 1
 			in_[c, x, y] = ($k * scale - mean[c + 1]) / sd[c + 1]
@@ -234,17 +249,22 @@ test_expect_success 'set up: a tiny Darknet network, its weights, an image' '
 	EOF
 '
 
-# dnn_check WANT-AWK-VARS -- PM-EMBED-OPTIONS: the vector pm-embed
-# computes equals the hand computation within 2e-6.
+# dnn_check [-w] WANT-AWK-VARS -- PM-EMBED-OPTIONS: the vector pm-embed
+# computes of img.ppm (of wide.ppm with -w) equals the hand computation
+# within 2e-6.
 dnn_check() {
-	vars=
+	img=img in=net vars=
+	if [ "$1" = -w ]; then
+		img=wide in=wide
+		shift
+	fi
 	while [ "$1" != -- ]; do
 		vars="$vars -v $1"
 		shift
 	done
 	shift
-	want=$(awk $vars -f hand.awk img.ppm) &&
-	pm-embed -i -S 16 "$@" net.in >net.out &&
+	want=$(awk $vars -f hand.awk $img.ppm) &&
+	pm-embed -i -S 16 "$@" $in.in >net.out &&
 	got=$(vectors net.out | cut -d" " -f2) &&
 	d=$(maxdiff "$want" "$got") &&
 	echo "want $want got $got: $d" &&
@@ -264,6 +284,14 @@ test_expect_success 'dnn: channel order, one mean for all, an inner layer' '
 	    -m net.weights -c net.cfg -C bgr -x 1 -M 100 -d 64 &&
 	dnn_check scale=0.5 means=10,20,30 stds=2,4,8 act=0 pool=avg -- \
 	    -m net.weights -c net.cfg -x 0.5 -M 10,20,30 -d 2,4,8 -l conv_0
+'
+
+test_expect_success 'dnn: the centre of an image cut out' '
+	dnn_check -w w=32 x0=8 scale=0.5 means=10,20,30 stds=2,4,8 act=1 pool=avg -- \
+	    -m net.weights -c net.cfg -x 0.5 -M 10,20,30 -d 2,4,8 -f crop &&
+	dnn_check -w w=32 n=8 x0=12 y0=4 scale=0.5 means=10,20,30 stds=2,4,8 act=1 \
+	    pool=avg -- -m net.weights -c net.cfg -x 0.5 -M 10,20,30 -d 2,4,8 \
+	    -S 8 -f crop=16
 '
 
 test_expect_success 'dnn: a feature map pooled by average, maximum and GeM' '
@@ -341,6 +369,16 @@ test_expect_success 'bad input: each record rejected with its reason, the rest g
 			    exit 1
 		fi
 	done
+'
+
+test_expect_success JQ,IMAGES 'pm-embed(1): the cosine of two images with jq' '
+	head -2 in >two &&
+	pm-embed -e colour -i two | jq -s "[.[] | .emb] |
+	    [.[0], .[1]] | transpose | map(.[0] * .[1]) | add" >cos &&
+	sed -n 1,2p cvec >first2 &&
+	awk -v c="$(cat cos)" "{ n = split(\$2, v, \",\"); for (i = 1; i <= n; i++)
+	    if (NR == 1) a[i] = v[i]; else s += a[i] * v[i] }
+	    END { d = s - c; exit !(d < 1e-9 && d > -1e-9 && c > 0 && c < 1) }" first2
 '
 
 test_expect_success 'usage errors' '

@@ -237,6 +237,10 @@ input(const struct cv_net_opts *o, const cv::Mat &bgr, cv::Mat &blob)
 
 	if (o->fit == CV_FIT_CROP) {
 		double s = std::max((double)w / bgr.cols, (double)h / bgr.rows);
+
+		if (o->crop_side > 0)
+			s = std::max(s, (double)o->crop_side /
+			    std::min(bgr.cols, bgr.rows));
 		int sw = std::max(w, (int)std::lround(bgr.cols * s));
 		int sh = std::max(h, (int)std::lround(bgr.rows * s));
 		cv::Mat t;

@@ -66,6 +66,8 @@ struct cv_net_opts {
 	const char *config;	/* .prototxt, .cfg, .pbtxt; or NULL */
 	int	 w, h;		/* the net's input size */
 	int	 fit;		/* enum cv_fit */
+	int	 crop_side;	/* CV_FIT_CROP: scale the shorter side to
+				 * this first; 0: to the input's */
 	int	 order;		/* enum cv_order: the net's channels */
 	double	 scale;		/* input = (pixel * scale - mean) / std */
 	double	 mean[3];	/* in the net's channel order */
