@@ -301,7 +301,7 @@ main(int argc, char *argv[])
 	char *shipped = NULL, *x, *p;
 	void *cbp;
 	size_t cbn;
-	int ch, status, netopts = 0, emethod = -1;
+	int ch, status, netopts = 0, emethod = -1, kset = 0;
 
 	pm_init(argv[0]);
 	memset(&e, 0, sizeof e);
@@ -360,6 +360,7 @@ main(int argc, char *argv[])
 			break;
 		case 'K':
 			e.k = (int)pm_num(optarg, 1, VLAD_MAXK, "-K");
+			kset = 1;
 			break;
 		case 'k':
 			codebook = optarg;
@@ -440,6 +441,10 @@ main(int argc, char *argv[])
 	    e.inline_))
 		pm_err(PM_EXIT_FATAL, "-t trains a codebook: not with -e, -i, "
 		    "-k or -m");
+	if (kset && e.train == NULL)
+		pm_err(PM_EXIT_FATAL, "-K is an option of -t");
+	if (codebook != NULL && e.method != VLAD)
+		pm_err(PM_EXIT_FATAL, "-k is an option of -e vlad");
 
 	if ((e.store = store_open(dir)) == NULL)
 		pm_err(PM_EXIT_FATAL, "%s", pm_why());

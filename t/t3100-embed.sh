@@ -389,6 +389,10 @@ test_expect_success 'usage errors' '
 	test_expect_code 2 pm-embed -S 16 </dev/null 2>err &&
 	grep "options of -m" err &&
 	test_expect_code 2 pm-embed -t cb -e colour </dev/null 2>err &&
+	test_expect_code 2 pm-embed -K 8 </dev/null 2>err &&
+	grep "option of -t" err &&
+	test_expect_code 2 pm-embed -e colour -k cb </dev/null 2>err &&
+	grep "option of -e vlad" err &&
 	test_expect_code 2 pm-embed -m net.weights -M 1,2 </dev/null 2>err &&
 	grep "one number or three" err &&
 	test_expect_code 2 pm-embed -k nosuch.cb </dev/null 2>err &&
