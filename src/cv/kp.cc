@@ -460,8 +460,10 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
 	 * and time grows with the pixels */
 	dw = w;
 	dh = h;
-	if (o->max_side > 0 && std::max(w, h) > o->max_side) {
-		double s = (double)o->max_side / std::max(w, h);
+	int side = o->max_side > 0 ? std::min(o->max_side, CV_MAX_DETECT) :
+	    CV_MAX_DETECT;
+	if (std::max(w, h) > side) {
+		double s = (double)side / std::max(w, h);
 
 		dw = std::max(1, (int)lround(w * s));
 		dh = std::max(1, (int)lround(h * s));
