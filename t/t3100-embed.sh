@@ -381,6 +381,20 @@ test_expect_success JQ,IMAGES 'pm-embed(1): the cosine of two images with jq' '
 	    END { d = s - c; exit !(d < 1e-9 && d > -1e-9 && c > 0 && c < 1) }" first2
 '
 
+test_expect_success 'a catalog and a video through pm-fetch, pm-frames, pm-kp and pm-embed' '
+	printf "{\"type\":\"product\",\"id\":\"p1\",\"images\":[\"%s\",\"%s\"]}\n" \
+	    "$TEST_DATA/box.png" "$TEST_DATA/fruits.jpg" >pipe.in &&
+	printf "{\"type\":\"video\",\"id\":\"v1\",\"src\":\"%s\"}\n" \
+	    "$TEST_DATA/Megamind.avi" >>pipe.in &&
+	pm-fetch pipe.in | pm-frames -j 1 | pm-kp -j 1 | pm-embed -j 1 >pipe1 &&
+	pm-fetch pipe.in | pm-frames -j 2 | pm-kp -j 2 | pm-embed -j 2 >pipe2 &&
+	test_cmp pipe1 pipe2 &&
+	test $(grep -c "\"type\":\"image\".*\"kp\":.*\"emb\":\"[0-9a-f]\{64\}\",\"emb_method\":\"vlad\"}$" pipe1) = 2 &&
+	test $(grep -c "\"type\":\"frame\"" pipe1) -ge 2 &&
+	test $(grep -c "\"type\":\"frame\".*\"emb_method\":\"vlad\"}$" pipe1) = \
+	    $(grep -c "\"type\":\"frame\"" pipe1)
+'
+
 test_expect_success 'usage errors' '
 	test_expect_code 2 pm-embed -e nosuch </dev/null 2>err &&
 	grep "unknown method: nosuch" err &&
