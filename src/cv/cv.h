@@ -67,9 +67,9 @@ enum cv_spread {
 struct cv_kp_opts {
 	int	 detector;	/* enum cv_detector */
 	int	 max_kp;	/* keep at most this many keypoints; 0: all */
-	int	 max_side;	/* scale the image down to this longer side first; 0: never */
+	int	 max_side;	/* first scale to this longer side; 0: never */
 	int	 spread;	/* enum cv_spread, when there are over max_kp */
-	int	 grid;		/* CV_SPREAD_GRID: cells along the longer side */
+	int	 grid;		/* CV_SPREAD_GRID: cells on the longer side */
 	int	 rootsift;	/* SIFT only: RootSIFT descriptors */
 	int	 mask;		/* enum cv_mask */
 };
@@ -117,11 +117,11 @@ enum cv_robust {
  * keypoint is located to about a pixel.
  */
 struct cv_verify_params {
-	double	 ratio;		/* 0.8: Lowe's ratio test, best < ratio * second */
+	double	 ratio;		/* 0.8: Lowe's test: best < ratio * second */
 	int	 robust;	/* CV_MAGSAC: the robust estimator */
 	double	 reproj;	/* 3: inlier threshold, pixels */
-	double	 refine;	/* 1.5: tight threshold of the refinement; 0: none */
-	int	 iters;		/* 2000: robust estimator's iterations, at most */
+	double	 refine;	/* 1.5: refinement's tight threshold; 0: none */
+	int	 iters;		/* 2000: robust estimator's iterations */
 	double	 confidence;	/* 0.999: robust estimator's confidence */
 	int	 min_inliers;	/* 10: fewer inliers is no match */
 	double	 min_inlier_ratio; /* 0.1: inliers / matches, at least */
@@ -129,7 +129,7 @@ struct cv_verify_params {
 	double	 max_area;	/* 2.5: ... at most */
 	double	 min_scale;	/* 0.005: sqrt(box area / catalog image area) */
 	double	 max_scale;	/* 20: ... at most */
-	double	 max_aspect;	/* 3: box aspect / catalog aspect, and inverse */
+	double	 max_aspect;	/* 3: box aspect / catalog aspect, either way */
 	double	 min_angle;	/* 25: the box's interior angles, degrees */
 	double	 margin;	/* 0.5: corners within the frame grown by this
 				 * fraction of its size on every side */

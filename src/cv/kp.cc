@@ -137,6 +137,43 @@ spread_grid(const std::vector<cv::KeyPoint> &kps,
 	return keep;
 }
 
+/* The squared distance from p (in bucket cx, cy) to the nearest
+ * keypoint in the buckets: rings of buckets around p, until a ring is
+ * farther than the nearest found. */
+static double
+nearest(const std::vector<cv::KeyPoint> &kps,
+    const std::vector<std::vector<int>> &bucket, int gx, int gy, double cell,
+    cv::Point2f p, int cx, int cy)
+{
+	double best = HUGE_VAL;
+
+	for (int ring = 0; ring < std::max(gx, gy); ring++) {
+		double reach = (ring - 1) * cell;
+
+		if (ring > 0 && reach > 0 && reach * reach >= best)
+			break;
+		for (int y = cy - ring; y <= cy + ring; y++) {
+			if (y < 0 || y >= gy)
+				continue;
+			for (int x = cx - ring; x <= cx + ring; x++) {
+				bool edge = y == cy - ring || y == cy + ring ||
+				    x == cx - ring || x == cx + ring;
+
+				if (x < 0 || x >= gx || !edge)
+					continue;
+				for (int j : bucket[y * gx + x]) {
+					double dx = kps[j].pt.x - p.x;
+					double dy = kps[j].pt.y - p.y;
+
+					best = std::min(best,
+					    dx * dx + dy * dy);
+				}
+			}
+		}
+	}
+	return best;
+}
+
 /*
  * Adaptive non-maximal suppression (Brown, Szeliski and Winder, 2005):
  * a keypoint's radius is its distance to the nearest keypoint that is
@@ -149,7 +186,7 @@ static std::vector<int>
 spread_anms(const std::vector<cv::KeyPoint> &kps,
     const std::vector<int> &order, int w, int h, int max)
 {
-	const int g = 32;			/* buckets along the longer side */
+	const int g = 32;	/* buckets along the longer side */
 	double cell = (double)std::max(w, h) / g;
 	int gx = std::max(1, (int)std::ceil(w / cell));
 	int gy = std::max(1, (int)std::ceil(h / cell));
@@ -175,31 +212,8 @@ spread_anms(const std::vector<cv::KeyPoint> &kps,
 		if (inserted == 0)
 			continue;
 		cellof(kp.pt, cx, cy);
-		double best = HUGE_VAL;
-		for (int ring = 0; ring < std::max(gx, gy); ring++) {
-			double reach = (ring - 1) * cell;
-
-			if (ring > 0 && reach > 0 && reach * reach >= best)
-				break;
-			for (int y = cy - ring; y <= cy + ring; y++) {
-				if (y < 0 || y >= gy)
-					continue;
-				for (int x = cx - ring; x <= cx + ring; x++) {
-					if (x < 0 || x >= gx || (y != cy - ring &&
-					    y != cy + ring && x != cx - ring &&
-					    x != cx + ring))
-						continue;
-					for (int j : bucket[y * gx + x]) {
-						double dx = kps[j].pt.x - kp.pt.x;
-						double dy = kps[j].pt.y - kp.pt.y;
-
-						best = std::min(best,
-						    dx * dx + dy * dy);
-					}
-				}
-			}
-		}
-		r2[order[k]] = best;
+		r2[order[k]] = nearest(kps, bucket, gx, gy, cell, kp.pt, cx,
+		    cy);
 	}
 	std::vector<int> keep(order);
 	std::stable_sort(keep.begin(), keep.end(), [&](int a, int b) {
@@ -330,12 +344,14 @@ foreground(const cv::Mat &bgr, const cv::Mat &alpha, int method, cv::Mat &fg)
 			gc = cv::Mat(sz, CV_8U, cv::Scalar(cv::GC_PR_BGD));
 			gc.setTo(cv::GC_PR_FGD, f);
 			cv::Mat sure;
-			cv::erode(f == 0, sure, cv::Mat(), cv::Point(-1, -1), 3);
+			cv::erode(f == 0, sure, cv::Mat(), cv::Point(-1, -1),
+			    3);
 			gc.setTo(cv::GC_BGD, sure);
 		} else {
 			gc = cv::Mat(sz, CV_8U, cv::Scalar(cv::GC_BGD));
 			cv::Rect r(sz.width / 20, sz.height / 20,
-			    sz.width - sz.width / 10, sz.height - sz.height / 10);
+			    sz.width - sz.width / 10,
+			    sz.height - sz.height / 10);
 			gc(r) = cv::GC_PR_FGD;
 		}
 		if (cv::countNonZero(gc == cv::GC_PR_FGD) > 0 &&
@@ -473,8 +489,10 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
 			b.flags |= KPBLOB_MASKED;
 			b.fg[0] = std::max(0, (int)std::floor(r.x * sx));
 			b.fg[1] = std::max(0, (int)std::floor(r.y * sy));
-			b.fg[2] = std::min(w, (int)std::ceil((r.x + r.width) * sx));
-			b.fg[3] = std::min(h, (int)std::ceil((r.y + r.height) * sy));
+			b.fg[2] = std::min(w,
+			    (int)std::ceil((r.x + r.width) * sx));
+			b.fg[3] = std::min(h,
+			    (int)std::ceil((r.y + r.height) * sy));
 		}
 	}
 

@@ -35,7 +35,7 @@ extern "C" {
 struct cv_kpset {
 	int			 w, h, n;
 	int			 detector, desctype, dsize, flags;
-	double			 scale;		/* detector pixels per image pixel */
+	double			 scale;	/* detector pixels per image pixel */
 	std::vector<cv::Point2f> pt;
 	std::vector<float>	 size;
 	/* L2: descriptors widened to int16 (dim per row) and squared norms */
@@ -180,6 +180,15 @@ hsum(__m256i v)
 	return _mm_cvtsi128_si32(s);
 }
 
+/* acc + the pairwise products of q and the 16 elements at b, summed in
+ * pairs */
+__attribute__((target("avx2"))) static inline __m256i
+madd(__m256i acc, __m256i q, const int16_t *b)
+{
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(q,
+	    _mm256_loadu_si256((const __m256i *)b)));
+}
+
 /* The same sums as knn_l2_plain(), for descriptors of 128 elements:
  * one query row held in registers against four train rows at a time. */
 __attribute__((target("avx2"))) static void
@@ -189,29 +198,27 @@ knn_l2_avx2(const cv_kpset &q, const cv_kpset &t, std::vector<knn> &out)
 
 	for (int i = 0; i < q.n; i++) {
 		const int16_t *a = &q.d16[(size_t)i * dim];
+		int64_t base = q.norm[i];
 		__m256i qa[8];
 		knn k = { INT64_MAX, INT64_MAX, -1 };
-		int j;
+		int j, x;
 
-		for (int x = 0; x < 8; x++)
-			qa[x] = _mm256_loadu_si256((const __m256i *)(a + 16 * x));
+		for (x = 0; x < 8; x++)
+			qa[x] = _mm256_loadu_si256(
+			    (const __m256i *)(a + 16 * x));
 		for (j = 0; j + 4 <= t.n; j += 4) {
 			const int16_t *b = &t.d16[(size_t)j * dim];
 			__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0,
 			    s3 = s0;
 
-			for (int x = 0; x < 8; x++) {
-				s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(qa[x],
-				    _mm256_loadu_si256((const __m256i *)(b + 16 * x))));
-				s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(qa[x],
-				    _mm256_loadu_si256((const __m256i *)(b + dim + 16 * x))));
-				s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(qa[x],
-				    _mm256_loadu_si256((const __m256i *)(b + 2 * dim + 16 * x))));
-				s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(qa[x],
-				    _mm256_loadu_si256((const __m256i *)(b + 3 * dim + 16 * x))));
+			for (x = 0; x < 8; x++) {
+				s0 = madd(s0, qa[x], b + 16 * x);
+				s1 = madd(s1, qa[x], b + dim + 16 * x);
+				s2 = madd(s2, qa[x], b + 2 * dim + 16 * x);
+				s3 = madd(s3, qa[x], b + 3 * dim + 16 * x);
 			}
-			int64_t base = q.norm[i];
-			knn_update(k, base + t.norm[j] - 2 * (int64_t)hsum(s0), j);
+			knn_update(k, base + t.norm[j] - 2 * (int64_t)hsum(s0),
+			    j);
 			knn_update(k, base + t.norm[j + 1] -
 			    2 * (int64_t)hsum(s1), j + 1);
 			knn_update(k, base + t.norm[j + 2] -
@@ -223,11 +230,10 @@ knn_l2_avx2(const cv_kpset &q, const cv_kpset &t, std::vector<knn> &out)
 			const int16_t *b = &t.d16[(size_t)j * dim];
 			__m256i s0 = _mm256_setzero_si256();
 
-			for (int x = 0; x < 8; x++)
-				s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(qa[x],
-				    _mm256_loadu_si256((const __m256i *)(b + 16 * x))));
-			knn_update(k, (int64_t)q.norm[i] + t.norm[j] -
-			    2 * (int64_t)hsum(s0), j);
+			for (x = 0; x < 8; x++)
+				s0 = madd(s0, qa[x], b + 16 * x);
+			knn_update(k, base + t.norm[j] - 2 * (int64_t)hsum(s0),
+			    j);
 		}
 		out[i] = k;
 	}
@@ -537,8 +543,8 @@ verify(const cv_kpset &cat, const cv_kpset &fr,
 			 * inliers of the first estimate */
 			inliers(Hc, src, dst, tight, ts, td);
 			nc = (int)ts.size();
-			if (nc > nbest && 2 * count_within(Hm, ts, td, reproj) >=
-			    nc) {
+			if (nc > nbest &&
+			    2 * count_within(Hm, ts, td, reproj) >= nc) {
 				Hbest = Hc;
 				nbest = nc;
 			}

@@ -193,8 +193,8 @@ png(const struct buf *b, struct imghdr *h)
 			    type);
 		if (crc32(b->p + pos + 4, (size_t)len + 4) !=
 		    be32(b->p + pos + 8 + len))
-			return pm_fail("damaged PNG: bad CRC in chunk %zu",
-			    pos);
+			return pm_fail("damaged PNG: bad CRC in the %s chunk "
+			    "at byte %zu", type, pos);
 		if (memcmp(type, "IEND", 4) == 0)
 			break;
 		pos += (size_t)len + 12;
@@ -381,7 +381,8 @@ refuse(const struct buf *b)
 		return pm_fail("not an image: an AVI file");
 	if (match(b, 0, "%PDF"))
 		return pm_fail("not an image: a PDF document");
-	if (match(b, 0, "\x00\x00\x00\x0cjP  ") || match(b, 0, "\xff\x4f\xff\x51"))
+	if (match(b, 0, "\x00\x00\x00\x0cjP  ") ||
+	    match(b, 0, "\xff\x4f\xff\x51"))
 		return pm_fail("JPEG 2000 images are not supported");
 	if (match(b, 0, "\x76\x2f\x31\x01"))
 		return pm_fail("OpenEXR images are not supported");

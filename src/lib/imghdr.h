@@ -23,8 +23,8 @@
 #define IMG_MAX_PIXELS	(64L * 1024 * 1024)
 
 struct imghdr {
-	const char	*format;	/* "jpeg", "png", "webp", "bmp", "tiff", "pnm" */
-	int		 w, h;		/* as the header says, before EXIF orientation */
+	const char	*format;	/* jpeg, png, webp, bmp, tiff, pnm */
+	int		 w, h;		/* before EXIF orientation */
 };
 
 /*

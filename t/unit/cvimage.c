@@ -51,9 +51,9 @@ main(void)
 	unsigned char *p, *q, *jpg, *pix, gray[16 * 16];
 	const char *html = "<!DOCTYPE html><html><body>404</body></html>\n";
 	size_t n, jn;
-	int w, h;
+	int w, h, r;
 
-	tap_plan(27);
+	tap_plan(28);
 	real("graf1.png", 800, 640, "png");
 	real("HappyFish.jpg", 259, 194, "jpeg");
 	real("box.png", 324, 223, "png");
@@ -105,6 +105,31 @@ main(void)
 	p = bigpng(0, 10, &n);
 	refused(p, n, "0x10", "a 0x10 PNG");
 	free(p);
+
+	/* EXIF orientation 6 (rotate 90 degrees clockwise to display): an
+	 * APP1 segment put into a real JPEG after its SOI marker */
+	{
+		static const unsigned char app1[] = {
+			0xff, 0xe1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
+			'I', 'I', 0x2a, 0x00, 0x08, 0x00, 0x00, 0x00,
+			0x01, 0x00,			/* one entry */
+			0x12, 0x01, 0x03, 0x00,		/* Orientation, SHORT */
+			0x01, 0x00, 0x00, 0x00,		/* count 1 */
+			0x06, 0x00, 0x00, 0x00,		/* 6 */
+			0x00, 0x00, 0x00, 0x00		/* no next IFD */
+		};
+
+		p = testdata("HappyFish.jpg", &n);
+		q = malloc(n + sizeof app1);
+		memcpy(q, p, 2);
+		memcpy(q + 2, app1, sizeof app1);
+		memcpy(q + 2 + sizeof app1, p + 2, n - 2);
+		r = cv_image_probe(q, n + sizeof app1, &w, &h);
+		ok(r == 0 && w == 194 && h == 259, "EXIF orientation 6: "
+		    "259x194 probes as displayed, %dx%d", w, h);
+		free(q);
+		free(p);
+	}
 
 	/* decoding: gray and colour, alpha over white */
 	p = testdata("opencv-logo.png", &n);
