@@ -1,0 +1,225 @@
+/*
+ * index.h: the catalog index, pm-index's output and pm-match's input.
+ *
+ * An index holds, for every catalog image (an entry): its product, its
+ * image and keypoint blobs and its size; the entries' global vectors
+ * with a HNSW graph over them (ann.h); and a visual vocabulary (vocab.h)
+ * with an inverted file: for each word, the entries it occurs in and how
+ * often.  The file is read in place (mapped, or a blob in memory) after
+ * index_open() has checked every byte of it.
+ *
+ * The file is little-endian; reals are IEEE 754 binary32.
+ *
+ *	off  size  field
+ *	  0     4  magic "PMIX"
+ *	  4     2  version, 1
+ *	  6     2  header size, 128
+ *	  8     4  flags, zero
+ *	 12     4  n, entries (1 .. INDEX_MAXN)
+ *	 16     4  dim, elements of a global vector (0: no vectors)
+ *	 20     4  k, words of the vocabulary (0: no vocabulary)
+ *	 24     1  detector of the keypoints (kpblob.h: 1 SIFT, 2 ORB, 3 AKAZE)
+ *	 25     1  descriptor type (1 L2, 2 Hamming)
+ *	 26     2  descriptor size, bytes
+ *	 28     4  keypoint flags: 1 RootSIFT
+ *	 32    16  the vectors' method (vec.h), NUL-padded ASCII
+ *	 48     4  bytes a word (vocab.h)
+ *	 52     4  breadth of the word search the entries' words were
+ *		   assigned with (ef; frames should use the same)
+ *	 56     4  sections
+ *	 60     4  zero
+ *	 64     8  file size
+ *	 72    32  SHA-256 of the bytes from offset 128 to the end
+ *	104    24  zero
+ *	128        the section table: for each section, 24 bytes: a tag
+ *		   (4 ASCII bytes), 4 zero bytes, its offset (8) and size
+ *		   (8); by increasing offset, each offset a multiple of 8,
+ *		   zero bytes between and after sections
+ *
+ * Sections:
+ *
+ *	ENTR  n entries of 88 bytes: image blob (32 bytes, its SHA-256),
+ *	      keypoint blob (32), product (offset 4, length 4, into STRS),
+ *	      image width (4), height (4), keypoints (4), flags (4: 1 has a
+ *	      global vector, 2 has words)
+ *	STRS  the product ids, UTF-8, 1 .. 4096 bytes each
+ *	VECS  dim > 0: n vectors of dim reals, L2-normalised; zero for an
+ *	      entry without a vector
+ *	VGRF  optional: a graph (ann.h) over the vectors, inner product
+ *	WORD  k > 0: k words of (bytes a word) bytes
+ *	WGRF  optional: a graph over the words, squared Euclidean distance
+ *	IVFO  k > 0: k + 1 offsets (8 bytes each) into IVFP: word w's
+ *	      entries are IVFP[IVFO[w] .. IVFO[w + 1])
+ *	IVFP  entry numbers (4 bytes each), increasing within a word
+ *	IVFT  for each IVFP element, the times the word occurs in the
+ *	      entry (2 bytes, 1 .. 65535)
+ *
+ * A word's weight is its idf, log(N / df) (N: entries with words, df:
+ * those with this word); an entry's tf-idf norm follows from the inverted
+ * file.  Both are computed when the index is opened.
+ */
+#ifndef PM_INDEX_H
+#define PM_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ann.h"
+#include "vocab.h"
+
+#define INDEX_VERSION	1
+#define INDEX_HDRSIZE	128
+#define INDEX_ENTSIZE	88
+#define INDEX_MAXN	(1u << 26)
+#define INDEX_MAXPRODUCT 4096
+
+enum {
+	INDEX_HASVEC = 1,
+	INDEX_HASWORDS = 2
+};
+
+struct store;
+
+struct index {
+	uint32_t	 n;		/* entries */
+	int		 dim;		/* 0: no vectors */
+	char		 method[17];
+	int		 k;		/* 0: no vocabulary */
+	int		 detector, desctype, descsize;
+	uint32_t	 kpflags;
+	int		 wdim, wef;
+	uint32_t	 nproducts;
+	char		**product;	/* product names, sorted */
+	uint32_t	*pnum;		/* entry -> product number */
+	const unsigned char *ent;
+	const unsigned char *strs;
+	const float	*vec;		/* n * dim */
+	int		 has_vgraph, has_wgraph;
+	struct ann	 vgraph, wgraph;
+	uint32_t	*vrows, nvrows;	/* entries with a vector */
+	struct vocab	 voc;
+	const unsigned char *words;
+	const uint64_t	*ivf_off;
+	const uint32_t	*ivf_id;
+	const uint16_t	*ivf_tf;
+	uint64_t	 npost;
+	float		*idf;		/* k */
+	float		*norm;		/* n */
+	uint32_t	 nwent;		/* entries with words */
+	void		*map;		/* the bytes */
+	size_t		 len;
+	int		 how;		/* 0 borrowed, 1 malloc'd, 2 mapped */
+};
+
+struct index_entry {
+	const char	*product;	/* NUL-terminated */
+	uint32_t	 pnum;
+	char		 image[65], kp[65];
+	uint32_t	 w, h, nkp, flags;
+};
+
+/*
+ * Open an index: the file name, or (when there is no such file and name
+ * is a blob name) a blob of store s.  Every byte is checked (see above):
+ * a damaged, truncated or foreign file is refused with a reason in
+ * pm_why().
+ */
+struct index *index_open(const char *name, struct store *s);
+
+/* The same, from n bytes at p; when owned, index_close() frees p. */
+struct index *index_open_mem(void *p, size_t n, int owned);
+
+void	 index_close(struct index *);
+
+void	 index_entry(const struct index *, uint32_t i, struct index_entry *);
+
+/* Does entry i's descriptor kind match these keypoints? */
+int	 index_kind_ok(const struct index *, int detector, int desctype,
+	    int descsize, uint32_t kpflags);
+
+/* A name for a keypoint kind: "rootsift", "sift", "orb", "akaze". */
+const char *index_kind_name(int detector, uint32_t kpflags);
+
+/*
+ * Queries.  A scratch is one thread's working space.
+ */
+struct index_scratch {
+	struct ann_scratch vs, ws;
+	double		*acc;
+	uint32_t	*touched;
+	uint32_t	 ntouched, cap;
+	unsigned char	*row;
+	uint32_t	*qw;
+	size_t		 qwcap;
+};
+
+void	 index_scratch_free(struct index_scratch *);
+
+struct index_hit {
+	uint32_t	 entry;
+	double		 score;		/* tf-idf cosine, or 1 - distance */
+};
+
+/*
+ * The words of n descriptors (desctype, descsize as the index's) into
+ * word[0..n).
+ */
+void	 index_words(const struct index *, const unsigned char *desc, size_t n,
+	    uint32_t *word, struct index_scratch *);
+
+/*
+ * The K entries whose bags of words are nearest the query's (tf-idf
+ * cosine; Sivic and Zisserman), best first, ties by entry number.  The
+ * words array is sorted in place.  Returns the number found (entries
+ * sharing no weighted word with the query are not found).
+ */
+int	 index_vote(const struct index *, uint32_t *words, size_t n, int K,
+	    struct index_hit *out, struct index_scratch *);
+
+/*
+ * The K entries whose global vectors are nearest q (dim reals): the
+ * graph's search of breadth ef, or exact search when exact is set or
+ * the index has no graph.
+ */
+int	 index_nearest(const struct index *, const float *q, int K, int ef,
+	    int exact, struct index_hit *out, struct index_scratch *);
+
+/*
+ * Writing.  The writer's entries and arrays; index_write() lays them
+ * out, seals the file with its checksum, and checks the result by
+ * opening it.
+ */
+struct index_in {
+	const char	*product;
+	unsigned char	 image[32], kp[32];
+	uint32_t	 w, h, nkp, flags;
+};
+
+struct index_build {
+	uint32_t	 n;
+	const struct index_in *e;
+	int		 dim;
+	const char	*method;
+	const float	*vec;
+	const struct ann *vgraph;	/* or NULL */
+	int		 k, wdim, wef;
+	int		 detector, desctype, descsize;
+	uint32_t	 kpflags;
+	const unsigned char *words;
+	const struct ann *wgraph;	/* or NULL */
+	const uint64_t	*ivf_off;
+	const uint32_t	*ivf_id;
+	const uint16_t	*ivf_tf;
+	uint64_t	 npost;
+};
+
+int	 index_write(const struct index_build *, void **out, size_t *len);
+
+/* Recompute the checksum of a file in memory (after editing it). */
+void	 index_seal(void *p, size_t n);
+
+/* A blob name's bytes, and back. */
+int	 index_unhex(const char *hex, unsigned char raw[32]);
+void	 index_hex(const unsigned char raw[32], char hex[65]);
+
+#endif
