@@ -31,7 +31,7 @@ struct ctx {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pm-index [-E] [-a index] [-j threads] "
+	fprintf(stderr, "usage: pm-index [-a index] [-g vectors] [-j threads] "
 	    "[-k words] [-M links] [-n sample] [-o file] [-r rejects] "
 	    "[-s dir] [file ...]\n");
 	exit(PM_EXIT_FATAL);
@@ -140,19 +140,20 @@ main(int argc, char *argv[])
 	struct ctx c;
 	struct index *old = NULL;
 	const char *oldname = NULL, *dir = NULL;
-	int ch, status, exact = 0;
+	int ch, status;
 
 	pm_init(argv[0]);
 	ixb_defaults(&p);
 	memset(&l, 0, sizeof l);
 	memset(&c, 0, sizeof c);
-	while ((ch = getopt(argc, argv, "Ea:j:k:M:n:o:r:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:g:j:k:M:n:o:r:s:")) != -1) {
 		switch (ch) {
-		case 'E':
-			exact = 1;
-			break;
 		case 'a':
 			oldname = optarg;
+			break;
+		case 'g':
+			p.graph_min = (uint32_t)pm_num(optarg, 0, INDEX_MAXN + 1LL,
+			    "-g");
 			break;
 		case 'j':
 			l.threads = (int)pm_num(optarg, 1, 1024, "-j");
@@ -186,8 +187,6 @@ main(int argc, char *argv[])
 		pm_err(PM_EXIT_FATAL, "%s", pm_why());
 	if (oldname != NULL && (old = index_open(oldname, c.st)) == NULL)
 		pm_err(PM_EXIT_FATAL, "%s", pm_why());
-	if (exact)
-		p.graph_min = UINT32_MAX;
 	p.threads = l.threads > 0 ? l.threads : loop_cores();
 	c.b = ixb_new(&p, old, c.st);
 

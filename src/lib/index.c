@@ -212,6 +212,17 @@ zero(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* Fail with pm_why() prefixed. */
+static int
+fail_in(const char *prefix)
+{
+	char *why = pm_strdup(pm_why());
+
+	pm_fail("%s%s", prefix, why);
+	free(why);
+	return -1;
+}
+
 static const unsigned char *
 entp(const struct index *ix, uint32_t i)
 {
@@ -452,7 +463,7 @@ badvec:
 			    size[S_VGRF], ANN_IP, ix->dim, ix->vec,
 			    (size_t)ix->dim * 4, ix->n, allowed) == -1) {
 				free(allowed);
-				return pm_fail("index: vector %s", pm_why());
+				return fail_in("index: vector ");
 			}
 			ix->has_vgraph = 1;
 		}
@@ -470,7 +481,7 @@ badvec:
 			if (ann_parse(&ix->wgraph, b + off[S_WGRF],
 			    size[S_WGRF], ANN_L2U8, ix->wdim, ix->words,
 			    (size_t)ix->wdim, (uint32_t)ix->k, NULL) == -1)
-				return pm_fail("index: word %s", pm_why());
+				return fail_in("index: word ");
 			if (ix->wgraph.nodes != (uint32_t)ix->k)
 				return pm_fail("index: the word graph misses "
 				    "words");

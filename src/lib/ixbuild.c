@@ -39,7 +39,6 @@ struct ent {
 	uint32_t	*hist, nhist;
 	int		 has_hist;
 	int		 old;		/* from the index added to */
-	int		 dup;
 };
 
 struct ixb {
@@ -57,6 +56,9 @@ struct ixb {
 	size_t		 nsample;
 	uint64_t	 seen, rng;
 	size_t		 kept;
+	uint32_t	*hash;		/* entry + 1 by (product, image), 0 empty */
+	size_t		 hcap;
+	uint32_t	 dups;
 };
 
 void
@@ -72,6 +74,58 @@ ixb_defaults(struct ixb_params *p)
 	p->graph_min = 1024;
 	p->threads = 1;
 	p->keep = (size_t)256 << 20;
+}
+
+static uint64_t
+key_hash(const char *product, const unsigned char image[32])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *p;
+	int i;
+
+	for (p = (const unsigned char *)product; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	for (i = 0; i < 32; i++)
+		h = (h ^ image[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Is (product, image) an entry already?  If not, entry i is it now. */
+static int
+seen_before(struct ixb *b, const char *product, const unsigned char *image,
+    uint32_t i)
+{
+	size_t k, j;
+
+	if (2 * (b->n + 1) > b->hcap) {
+		uint32_t *old = b->hash;
+		size_t ocap = b->hcap;
+
+		b->hcap = b->hcap ? 2 * b->hcap : 1024;
+		b->hash = pm_calloc(b->hcap, sizeof *b->hash);
+		for (k = 0; k < ocap; k++) {
+			struct ent *e;
+
+			if (old[k] == 0)
+				continue;
+			e = &b->e[old[k] - 1];
+			j = key_hash(e->product, e->image) & (b->hcap - 1);
+			while (b->hash[j] != 0)
+				j = (j + 1) & (b->hcap - 1);
+			b->hash[j] = old[k];
+		}
+		free(old);
+	}
+	j = key_hash(product, image) & (b->hcap - 1);
+	for (; b->hash[j] != 0; j = (j + 1) & (b->hcap - 1)) {
+		struct ent *e = &b->e[b->hash[j] - 1];
+
+		if (strcmp(e->product, product) == 0 &&
+		    memcmp(e->image, image, 32) == 0)
+			return 1;
+	}
+	b->hash[j] = i + 1;
+	return 0;
 }
 
 struct ixb *
@@ -112,6 +166,7 @@ ixb_new(const struct ixb_params *p, struct index *old, struct store *st)
 			e->vec = (float *)(old->vec + (size_t)i * old->dim);
 		e->has_hist = (ie.flags & INDEX_HASWORDS) != 0;
 		e->old = 1;
+		seen_before(b, e->product, e->image, i);
 	}
 	return b;
 }
@@ -137,6 +192,7 @@ ixb_free(struct ixb *b)
 		ent_free(&b->e[i]);
 	free(b->e);
 	free(b->sample);
+	free(b->hash);
 	free(b);
 }
 
@@ -311,6 +367,10 @@ ixb_add(struct ixb *b, struct ixb_item *it)
 		b->cap = b->cap ? 2 * b->cap : 64;
 		b->e = pm_reallocarray(b->e, b->cap, sizeof *b->e);
 	}
+	if (seen_before(b, it->product, it->image, (uint32_t)b->n)) {
+		b->dups++;
+		return 0;
+	}
 	e = &b->e[b->n++];
 	memset(e, 0, sizeof *e);
 	e->product = it->product;
@@ -349,36 +409,8 @@ by_key(const void *x, const void *y, void *arg)
 	int c = strcmp(e[i].product, e[j].product);
 
 	if (c == 0)
-		c = memcmp(e[i].image, e[j].image, 32);
-	if (c == 0)
 		c = i < j ? -1 : i > j;
 	return c;
-}
-
-/* Mark the second and later entries of one image of one product. */
-static uint32_t
-dedupe(struct ixb *b)
-{
-	size_t *order, i;
-	uint32_t dups = 0;
-
-	if (b->n < 2)
-		return 0;
-	order = pm_reallocarray(NULL, b->n, sizeof *order);
-	for (i = 0; i < b->n; i++)
-		order[i] = i;
-	qsort_r(order, b->n, sizeof *order, by_key, b->e);
-	for (i = 1; i < b->n; i++) {
-		struct ent *p = &b->e[order[i - 1]], *e = &b->e[order[i]];
-
-		if (strcmp(p->product, e->product) == 0 &&
-		    memcmp(p->image, e->image, 32) == 0) {
-			e->dup = 1;
-			dups++;
-		}
-	}
-	free(order);
-	return dups;
 }
 
 struct assign {
@@ -463,10 +495,8 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 	memset(st, 0, sizeof *st);
 	memset(&ib, 0, sizeof ib);
 	memset(&voc, 0, sizeof voc);
-	st->duplicates = dedupe(b);
-	for (i = 0; i < b->n; i++)
-		if (!b->e[i].dup)
-			n++;
+	st->duplicates = b->dups;
+	n = (uint32_t)b->n;
 	if (n == 0)
 		return pm_fail("no images to index");
 
@@ -517,7 +547,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		/* every new entry's words */
 		list = pm_reallocarray(NULL, b->n + 1, sizeof *list);
 		for (i = 0; i < b->n; i++)
-			if (!b->e[i].dup && !b->e[i].old && b->e[i].hist == NULL)
+			if (!b->e[i].old && b->e[i].hist == NULL)
 				list[nlist++] = &b->e[i];
 		if (nlist > 0) {
 			struct assign a;
@@ -549,8 +579,6 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 	for (i = 0, j = 0; i < b->n; i++) {
 		struct ent *e = &b->e[i];
 
-		if (e->dup)
-			continue;
 		in[j].product = e->product;
 		memcpy(in[j].image, e->image, 32);
 		memcpy(in[j].kp, e->kp, 32);
@@ -573,7 +601,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		for (i = 0; i < b->n; i++) {
 			struct ent *e = &b->e[i];
 
-			if (e->dup || e->old || !e->has_hist)
+			if (e->old || !e->has_hist)
 				continue;
 			for (j = 0; j < e->nhist; j++)
 				off[e->hist[2 * j] + 1]++;
@@ -595,8 +623,6 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 			struct ent *e = &b->e[i];
 			uint32_t x;
 
-			if (e->dup)
-				continue;
 			if (!e->old && e->has_hist)
 				for (x = 0; x < e->nhist; x++) {
 					uint32_t w = e->hist[2 * x];
@@ -615,8 +641,6 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		for (i = 0, j = 0; i < b->n; i++) {
 			struct ent *e = &b->e[i];
 
-			if (e->dup)
-				continue;
 			if (e->vec != NULL) {
 				memcpy(vec + (size_t)j * b->dim, e->vec,
 				    (size_t)b->dim * sizeof *vec);
@@ -680,8 +704,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		const char *last = NULL;
 
 		for (i = 0, j = 0; i < b->n; i++)
-			if (!b->e[i].dup)
-				order[j++] = i;
+			order[j++] = i;
 		qsort_r(order, j, sizeof *order, by_key, b->e);
 		for (i = 0; i < j; i++) {
 			if (last == NULL || strcmp(last, b->e[order[i]].product))
