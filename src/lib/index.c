@@ -532,7 +532,7 @@ badvec:
 
 				if (z == a)
 					continue;
-				ix->idf[w] = (float)log((double)ix->nwent /
+				ix->idf[w] = (float)log(1 + (double)ix->nwent /
 				    (double)(z - a));
 				for (p = a; p < z; p++) {
 					double x = (double)ix->ivf_tf[p] *

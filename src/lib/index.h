@@ -54,7 +54,7 @@
  *	IVFT  for each IVFP element, the times the word occurs in the
  *	      entry (2 bytes, 1 .. 65535)
  *
- * A word's weight is its idf, log(N / df) (N: entries with words, df:
+ * A word's weight is its idf, log(1 + N / df) (N: entries with words, df:
  * those with this word); an entry's tf-idf norm follows from the inverted
  * file.  Both are computed when the index is opened.
  */
