@@ -16,6 +16,12 @@
 #include <stdexcept>
 #include <vector>
 
+/*
+ * hnswlib prefetches the link after the last of a list, reading past
+ * the end of its allocation when the list is full (AddressSanitizer
+ * sees it); its plain distance loops have no prefetches.
+ */
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 
 extern "C" {

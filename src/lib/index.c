@@ -33,12 +33,13 @@
 #define MAXSECTIONS	16
 
 enum sec {
-	S_ENTR, S_STRS, S_VECS, S_VGRF, S_WORD, S_WGRF, S_IVFO, S_IVFP, S_IVFT,
-	S_COUNT
+	S_ENTR, S_STRS, S_VECS, S_VGRF, S_WORD, S_WGRF, S_PROJ, S_IVFO, S_IVFP,
+	S_IVFS, S_IVFG, S_COUNT
 };
 
 static const char tags[S_COUNT][5] = {
-	"ENTR", "STRS", "VECS", "VGRF", "WORD", "WGRF", "IVFO", "IVFP", "IVFT"
+	"ENTR", "STRS", "VECS", "VGRF", "WORD", "WGRF", "PROJ", "IVFO", "IVFP",
+	"IVFS", "IVFG"
 };
 
 static uint16_t
@@ -393,8 +394,9 @@ parse(struct index *ix)
 		return pm_fail("index: no entries");
 	if (have[S_VECS] != (ix->dim > 0) || (have[S_VGRF] && !have[S_VECS]))
 		return pm_fail("index: vector sections do not match the header");
-	if (have[S_WORD] != (ix->k > 0) || have[S_IVFO] != (ix->k > 0) ||
-	    have[S_IVFP] != (ix->k > 0) || have[S_IVFT] != (ix->k > 0) ||
+	if (have[S_WORD] != (ix->k > 0) || have[S_PROJ] != (ix->k > 0) ||
+	    have[S_IVFO] != (ix->k > 0) || have[S_IVFP] != (ix->k > 0) ||
+	    have[S_IVFS] != (ix->k > 0) || have[S_IVFG] != (ix->k > 0) ||
 	    (have[S_WGRF] && !have[S_WORD]))
 		return pm_fail("index: vocabulary sections do not match the "
 		    "header");
@@ -487,18 +489,34 @@ badvec:
 				    "words");
 			ix->has_wgraph = 1;
 		}
+		if (size[S_PROJ] != (uint64_t)VOCAB_BITS * ix->wdim)
+			return pm_fail("index: projection section of %llu bytes",
+			    (unsigned long long)size[S_PROJ]);
+		ix->proj = (const signed char *)(b + off[S_PROJ]);
+		for (o = 0; o < size[S_PROJ]; o++)
+			if (ix->proj[o] != 1 && ix->proj[o] != -1)
+				return pm_fail("index: a projection weight is "
+				    "not 1 or -1");
 		if (size[S_IVFO] != ((uint64_t)ix->k + 1) * 8)
 			return pm_fail("index: inverted file offsets of %llu "
 			    "bytes", (unsigned long long)size[S_IVFO]);
 		ix->ivf_off = (const uint64_t *)(b + off[S_IVFO]);
 		ix->npost = ix->ivf_off[ix->k];
-		if (ix->ivf_off[0] != 0 || size[S_IVFP] != ix->npost * 4 ||
-		    size[S_IVFT] != ix->npost * 2 || ix->npost > len)
+		if (ix->ivf_off[0] != 0 || ix->npost > len ||
+		    size[S_IVFP] != ix->npost * 4 ||
+		    size[S_IVFS] != ix->npost * 8 ||
+		    size[S_IVFG] != ix->npost * 2)
 			return pm_fail("index: inverted file sizes do not agree");
 		ix->ivf_id = (const uint32_t *)(b + off[S_IVFP]);
-		ix->ivf_tf = (const uint16_t *)(b + off[S_IVFT]);
+		ix->ivf_sig = (const uint64_t *)(b + off[S_IVFS]);
+		ix->ivf_geo = (const uint16_t *)(b + off[S_IVFG]);
+		for (i = 0; i < ix->n; i++)
+			if (get32(entp(ix, i) + 84) & INDEX_HASWORDS)
+				ix->nwent++;
+		ix->idf = pm_calloc((size_t)ix->k, sizeof *ix->idf);
 		for (w = 0; w < (uint32_t)ix->k; w++) {
 			uint64_t a = ix->ivf_off[w], z = ix->ivf_off[w + 1], p;
+			uint32_t df = 0;
 
 			if (z < a || z > ix->npost)
 				return pm_fail("index: word %lu: bad offsets",
@@ -507,37 +525,36 @@ badvec:
 				uint32_t id = ix->ivf_id[p];
 
 				if (id >= ix->n || (p > a &&
-				    id <= ix->ivf_id[p - 1]) ||
-				    ix->ivf_tf[p] == 0 ||
+				    id < ix->ivf_id[p - 1]) ||
 				    !(get32(entp(ix, id) + 84) & INDEX_HASWORDS))
 					return pm_fail("index: word %lu: bad "
 					    "posting", (unsigned long)w);
+				if (p == a || id != ix->ivf_id[p - 1])
+					df++;
 			}
+			if (df > 0)
+				ix->idf[w] = (float)log(1 + (double)ix->nwent /
+				    df);
 		}
 		vocab_init(&ix->voc, ix->words, ix->k, ix->wdim,
 		    ix->has_wgraph ? &ix->wgraph : NULL, ix->wef);
 
-		/* weights: idf by word, tf-idf norm by entry */
-		for (i = 0; i < ix->n; i++)
-			if (get32(entp(ix, i) + 84) & INDEX_HASWORDS)
-				ix->nwent++;
-		ix->idf = pm_calloc((size_t)ix->k, sizeof *ix->idf);
+		/* each entry's norm: of its tf-idf vector */
 		ix->norm = pm_calloc(ix->n, sizeof *ix->norm);
 		{
 			double *n2 = pm_calloc(ix->n, sizeof *n2);
 
 			for (w = 0; w < (uint32_t)ix->k; w++) {
 				uint64_t a = ix->ivf_off[w],
-				    z = ix->ivf_off[w + 1], p;
+				    z = ix->ivf_off[w + 1], p, q;
 
-				if (z == a)
-					continue;
-				ix->idf[w] = (float)log(1 + (double)ix->nwent /
-				    (double)(z - a));
-				for (p = a; p < z; p++) {
-					double x = (double)ix->ivf_tf[p] *
-					    ix->idf[w];
+				for (p = a; p < z; p = q) {
+					double x;
 
+					for (q = p; q < z &&
+					    ix->ivf_id[q] == ix->ivf_id[p]; q++)
+						;
+					x = (double)(q - p) * ix->idf[w];
 					n2[ix->ivf_id[p]] += x * x;
 				}
 			}
@@ -664,33 +681,58 @@ index_scratch_free(struct index_scratch *s)
 	free(s->acc);
 	free(s->touched);
 	free(s->row);
-	free(s->qw);
+	free(s->sel);
+	free(s->vm);
+	free(s->bins);
 	memset(s, 0, sizeof *s);
 }
 
-void
-index_words(const struct index *ix, const unsigned char *desc, size_t n,
-    uint32_t *word, struct index_scratch *s)
+uint16_t
+index_geo(const struct kpblob_kp *kp)
 {
-	size_t i;
+	double a = kp->angle >= 0 ? kp->angle : 0, l;
+	int ai, li;
 
-	if (ix->k == 0)
-		return;
-	if (s->row == NULL)
-		s->row = pm_malloc((size_t)ix->wdim);
-	for (i = 0; i < n; i++) {
-		vocab_expand(ix->desctype, ix->descsize,
-		    desc + i * (size_t)ix->descsize, s->row);
-		vocab_assign(&ix->voc, s->row, 1, &word[i], &s->ws);
-	}
+	ai = (int)lround(a * 256 / 360) & 255;
+	l = kp->size > 0 ? log2(kp->size) * 8 + 64 : 0;
+	li = l < 0 ? 0 : l > 255 ? 255 : (int)lround(l);
+	return (uint16_t)(ai | li << 8);
 }
 
-static int
-cmp_u32(const void *a, const void *b)
+void
+index_query_free(struct index_query *q)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	free(q->word);
+	free(q->sig);
+	free(q->geo);
+	memset(q, 0, sizeof *q);
+}
 
-	return x < y ? -1 : x > y;
+void
+index_query_make(const struct index *ix, const struct kpblob *kb,
+    struct index_query *q, struct index_scratch *s)
+{
+	struct kpblob_kp kp;
+	size_t i, n = (size_t)kb->n;
+
+	memset(q, 0, sizeof *q);
+	if (ix->k == 0 || n == 0)
+		return;
+	q->n = n;
+	q->word = pm_reallocarray(NULL, n, sizeof *q->word);
+	q->sig = pm_reallocarray(NULL, n, sizeof *q->sig);
+	q->geo = pm_reallocarray(NULL, n, sizeof *q->geo);
+	if (s->row == NULL)
+		s->row = pm_malloc(VOCAB_MAXDIM);
+	for (i = 0; i < n; i++) {
+		vocab_expand(ix->desctype, ix->descsize,
+		    kb->desc + i * (size_t)ix->descsize, s->row);
+		vocab_assign(&ix->voc, s->row, 1, &q->word[i], &s->ws);
+		q->sig[i] = vocab_sign(s->row, ix->words +
+		    (size_t)q->word[i] * ix->wdim, ix->wdim, ix->proj);
+		kpblob_get(kb, (int)i, &kp);
+		q->geo[i] = index_geo(&kp);
+	}
 }
 
 /* better: a higher score, or as high and a lower entry */
@@ -717,57 +759,140 @@ keep(struct index_hit *out, int *n, int K, struct index_hit h)
 	out[i] = h;
 }
 
+/* A keypoint's vote for an entry: its weight, and the rotation and
+ * change of scale the pair implies. */
+struct index_vote_match {
+	uint32_t	 entry;
+	float		 w;
+	uint8_t		 dangle, dscale;
+};
+
+#define ABINS	16		/* rotation: 22.5 degrees a bin */
+#define SBINS	16		/* scale: an octave a bin, -8 .. 8 */
+#define STAGE2	64		/* entries weighed for consistency, at least */
+
 int
-index_vote(const struct index *ix, uint32_t *words, size_t n, int K,
+index_vote(const struct index *ix, const struct index_query *q, int K,
     struct index_hit *out, struct index_scratch *s)
 {
-	size_t i, j;
-	uint32_t t, w, e;
-	double q2 = 0, qn;
-	int nout = 0;
+	struct index_hit *top;
+	size_t i, m;
+	uint64_t p, z;
+	uint32_t t, e;
+	int nout = 0, ntop = 0, M, h, k;
 
-	if (ix->k == 0 || K < 1 || n == 0)
+	if (ix->k == 0 || K < 1 || q->n == 0)
 		return 0;
 	if (s->cap < ix->n) {
 		free(s->acc);
 		free(s->touched);
+		free(s->sel);
 		s->acc = pm_calloc(ix->n, sizeof *s->acc);
 		s->touched = pm_calloc(ix->n, sizeof *s->touched);
+		s->sel = pm_reallocarray(NULL, ix->n, sizeof *s->sel);
+		for (t = 0; t < ix->n; t++)
+			s->sel[t] = -1;
 		s->cap = ix->n;
 	}
-	s->ntouched = 0;
-	qsort(words, n, sizeof *words, cmp_u32);
-	for (i = 0; i < n; i = j) {
-		double qw, x;
-		uint64_t p;
 
-		w = words[i];
-		for (j = i; j < n && words[j] == w; j++)
-			;
+	/* stage 1: each keypoint's best vote for each entry */
+	s->ntouched = 0;
+	s->nvm = 0;
+	for (i = 0; i < q->n; i++) {
+		uint32_t w = q->word[i];
+		double idf2;
+
 		if (w >= (uint32_t)ix->k || ix->idf[w] <= 0)
 			continue;
-		qw = (double)(j - i) * ix->idf[w];
-		q2 += qw * qw;
-		for (p = ix->ivf_off[w]; p < ix->ivf_off[w + 1]; p++) {
+		idf2 = (double)ix->idf[w] * ix->idf[w];
+		z = ix->ivf_off[w + 1];
+		for (p = ix->ivf_off[w]; p < z; ) {
+			double best = 0;
+			uint16_t bg = 0;
+
 			e = ix->ivf_id[p];
-			x = qw * ix->ivf_tf[p] * ix->idf[w];
+			for (; p < z && ix->ivf_id[p] == e; p++) {
+				h = __builtin_popcountll(q->sig[i] ^
+				    ix->ivf_sig[p]);
+				/* weight: exp(-h^2 / 16^2) */
+				if (h <= INDEX_HT &&
+				    exp(-(double)h * h / 256) > best) {
+					best = exp(-(double)h * h / 256);
+					bg = ix->ivf_geo[p];
+				}
+			}
+			if (best == 0)
+				continue;
+			if (s->nvm == s->vmcap) {
+				s->vmcap = s->vmcap ? 2 * s->vmcap : 4096;
+				s->vm = pm_reallocarray(s->vm, s->vmcap,
+				    sizeof *s->vm);
+			}
+			s->vm[s->nvm].entry = e;
+			s->vm[s->nvm].w = (float)(best * idf2);
+			s->vm[s->nvm].dangle = (uint8_t)((q->geo[i] & 255) -
+			    (bg & 255));
+			{
+				int ds = (q->geo[i] >> 8) - (bg >> 8) + 64;
+
+				s->vm[s->nvm].dscale = (uint8_t)(ds < 0 ? 0 :
+				    ds > 127 ? 127 : ds);
+			}
+			s->nvm++;
 			if (s->acc[e] == 0)
 				s->touched[s->ntouched++] = e;
-			s->acc[e] += x;
+			s->acc[e] += best * idf2;
 		}
 	}
-	qn = sqrt(q2);
+
+	/* stage 2: of the best entries, the votes that agree */
+	M = K > STAGE2 / 4 ? 4 * K : STAGE2;
+	top = pm_reallocarray(NULL, (size_t)M, sizeof *top);
 	for (t = 0; t < s->ntouched; t++) {
-		struct index_hit h;
+		struct index_hit x;
 
 		e = s->touched[t];
-		h.entry = e;
-		h.score = ix->norm[e] > 0 && qn > 0 ?
-		    s->acc[e] / (ix->norm[e] * qn) : 0;
+		x.entry = e;
+		x.score = ix->norm[e] > 0 ? s->acc[e] / ix->norm[e] : 0;
 		s->acc[e] = 0;
-		if (h.score > 0)
-			keep(out, &nout, K, h);
+		keep(top, &ntop, M, x);
 	}
+	if (s->bincap < (size_t)ntop * (ABINS + SBINS)) {
+		s->bincap = (size_t)ntop * (ABINS + SBINS);
+		free(s->bins);
+		s->bins = pm_reallocarray(NULL, s->bincap, sizeof *s->bins);
+	}
+	memset(s->bins, 0, (size_t)ntop * (ABINS + SBINS) * sizeof *s->bins);
+	for (k = 0; k < ntop; k++)
+		s->sel[top[k].entry] = k;
+	for (m = 0; m < s->nvm; m++) {
+		const struct index_vote_match *v = &s->vm[m];
+		double *b;
+
+		if ((k = s->sel[v->entry]) < 0)
+			continue;
+		b = s->bins + (size_t)k * (ABINS + SBINS);
+		b[v->dangle / (256 / ABINS)] += v->w;
+		b[ABINS + v->dscale / 8] += v->w;
+	}
+	for (k = 0; k < ntop; k++) {
+		const double *b = s->bins + (size_t)k * (ABINS + SBINS);
+		double ma = 0, ms = 0;
+		struct index_hit x;
+		int j;
+
+		s->sel[top[k].entry] = -1;
+		for (j = 0; j < ABINS; j++)
+			ma = b[j] > ma ? b[j] : ma;
+		for (j = 0; j < SBINS; j++)
+			ms = b[ABINS + j] > ms ? b[ABINS + j] : ms;
+		x.entry = top[k].entry;
+		x.score = ix->norm[x.entry] > 0 ?
+		    (ma < ms ? ma : ms) / ix->norm[x.entry] : 0;
+		if (x.score > 0)
+			keep(out, &nout, K, x);
+	}
+	free(top);
 	return nout;
 }
 
@@ -870,16 +995,18 @@ index_write(const struct index_build *in, void **outp, size_t *lenp)
 		}
 	}
 	if (in->k > 0) {
-		L.have[S_WORD] = L.have[S_IVFO] = L.have[S_IVFP] =
-		    L.have[S_IVFT] = 1;
+		L.have[S_WORD] = L.have[S_IVFO] = L.have[S_IVFP] = 1;
 		L.size[S_WORD] = (uint64_t)in->k * in->wdim;
 		if (in->wgraph != NULL) {
 			L.have[S_WGRF] = 1;
 			L.size[S_WGRF] = in->wgraph->seclen;
 		}
+		L.have[S_PROJ] = L.have[S_IVFS] = L.have[S_IVFG] = 1;
+		L.size[S_PROJ] = (uint64_t)VOCAB_BITS * in->wdim;
 		L.size[S_IVFO] = ((uint64_t)in->k + 1) * 8;
 		L.size[S_IVFP] = in->npost * 4;
-		L.size[S_IVFT] = in->npost * 2;
+		L.size[S_IVFS] = in->npost * 8;
+		L.size[S_IVFG] = in->npost * 2;
 	}
 	for (s = 0; s < S_COUNT; s++)
 		L.nsec += (uint32_t)L.have[s];
@@ -952,9 +1079,11 @@ index_write(const struct index_build *in, void **outp, size_t *lenp)
 			    in->wgraph->seclen);
 		for (i = 0; i <= (uint32_t)in->k; i++)
 			put64(b + L.off[S_IVFO] + 8 * (size_t)i, in->ivf_off[i]);
+		memcpy(b + L.off[S_PROJ], in->proj, L.size[S_PROJ]);
 		for (pos = 0; pos < in->npost; pos++) {
 			put32(b + L.off[S_IVFP] + 4 * pos, in->ivf_id[pos]);
-			put16(b + L.off[S_IVFT] + 2 * pos, in->ivf_tf[pos]);
+			put64(b + L.off[S_IVFS] + 8 * pos, in->ivf_sig[pos]);
+			put16(b + L.off[S_IVFG] + 2 * pos, in->ivf_geo[pos]);
 		}
 	}
 	index_seal(b, len);

@@ -48,15 +48,20 @@
  *	VGRF  optional: a graph (ann.h) over the vectors, inner product
  *	WORD  k > 0: k words of (bytes a word) bytes
  *	WGRF  optional: a graph over the words, squared Euclidean distance
- *	IVFO  k > 0: k + 1 offsets (8 bytes each) into IVFP: word w's
- *	      entries are IVFP[IVFO[w] .. IVFO[w + 1])
- *	IVFP  entry numbers (4 bytes each), increasing within a word
- *	IVFT  for each IVFP element, the times the word occurs in the
- *	      entry (2 bytes, 1 .. 65535)
+ *	PROJ  k > 0: the Hamming embedding's 64 projections (vocab.h), each
+ *	      (bytes a word) weights of +1 or -1 (signed bytes)
+ *	IVFO  k > 0: k + 1 offsets (8 bytes each) into the postings: word
+ *	      w's are postings IVFO[w] .. IVFO[w + 1] - 1
+ *	IVFP  a posting for each keypoint of each entry: the entry's number
+ *	      (4 bytes), not decreasing within a word
+ *	IVFS  for each posting, the keypoint's signature (8 bytes)
+ *	IVFG  for each posting, the keypoint's geometry (2 bytes): its angle
+ *	      (low byte, 256ths of a turn) and the base-2 logarithm of its
+ *	      size (high byte, in eighths, plus 64, clamped to 0 .. 255)
  *
- * A word's weight is its idf, log(1 + N / df) (N: entries with words, df:
- * those with this word); an entry's tf-idf norm follows from the inverted
- * file.  Both are computed when the index is opened.
+ * A word's weight is its idf, log(1 + N / df) (N: entries with words,
+ * df: entries with this word); an entry's norm is that of its tf-idf
+ * vector.  Both are computed when the index is opened.
  */
 #ifndef PM_INDEX_H
 #define PM_INDEX_H
@@ -99,9 +104,11 @@ struct index {
 	uint32_t	*vrows, nvrows;	/* entries with a vector */
 	struct vocab	 voc;
 	const unsigned char *words;
+	const signed char *proj;	/* VOCAB_BITS * wdim */
 	const uint64_t	*ivf_off;
 	const uint32_t	*ivf_id;
-	const uint16_t	*ivf_tf;
+	const uint64_t	*ivf_sig;
+	const uint16_t	*ivf_geo;
 	uint64_t	 npost;
 	float		*idf;		/* k */
 	float		*norm;		/* n */
@@ -148,32 +155,53 @@ struct index_scratch {
 	double		*acc;
 	uint32_t	*touched;
 	uint32_t	 ntouched, cap;
+	int32_t		*sel;		/* entry -> its slot in stage 2, or -1 */
 	unsigned char	*row;
-	uint32_t	*qw;
-	size_t		 qwcap;
+	struct index_vote_match *vm;
+	size_t		 nvm, vmcap;
+	double		*bins;
+	size_t		 bincap;
 };
 
 void	 index_scratch_free(struct index_scratch *);
 
 struct index_hit {
 	uint32_t	 entry;
-	double		 score;		/* tf-idf cosine, or 1 - distance */
+	double		 score;		/* the vote, or 1 - distance */
 };
 
-/*
- * The words of n descriptors (desctype, descsize as the index's) into
- * word[0..n).
- */
-void	 index_words(const struct index *, const unsigned char *desc, size_t n,
-	    uint32_t *word, struct index_scratch *);
+/* An image's keypoints as a query: their words, signatures, geometry. */
+struct index_query {
+	size_t		 n;
+	uint32_t	*word;
+	uint64_t	*sig;
+	uint16_t	*geo;
+};
+
+struct kpblob;
+struct kpblob_kp;
+
+/* The query of a keypoint blob of the index's kind. */
+void	 index_query_make(const struct index *, const struct kpblob *,
+	    struct index_query *, struct index_scratch *);
+void	 index_query_free(struct index_query *);
+
+/* A keypoint's geometry, as IVFG holds it. */
+uint16_t index_geo(const struct kpblob_kp *);
 
 /*
- * The K entries whose bags of words are nearest the query's (tf-idf
- * cosine; Sivic and Zisserman), best first, ties by entry number.  The
- * words array is sorted in place.  Returns the number found (entries
- * sharing no weighted word with the query are not found).
+ * The K entries the query's keypoints vote for, best first, ties by
+ * entry number.  A keypoint votes for the entries with a posting in its
+ * word whose signature is within INDEX_HT bits of its own, weighted by
+ * the word's idf squared and by how near the signatures are, once per
+ * entry; of the votes for an entry only those that agree on the
+ * rotation and on the change of scale count (weak geometric
+ * consistency: the larger of the agreeing angle votes or scale votes,
+ * whichever is smaller); the sum is divided by the entry's norm.
+ * Returns the number found.
  */
-int	 index_vote(const struct index *, uint32_t *words, size_t n, int K,
+#define INDEX_HT	24
+int	 index_vote(const struct index *, const struct index_query *, int K,
 	    struct index_hit *out, struct index_scratch *);
 
 /*
@@ -207,9 +235,11 @@ struct index_build {
 	uint32_t	 kpflags;
 	const unsigned char *words;
 	const struct ann *wgraph;	/* or NULL */
+	const signed char *proj;
 	const uint64_t	*ivf_off;
 	const uint32_t	*ivf_id;
-	const uint16_t	*ivf_tf;
+	const uint64_t	*ivf_sig;
+	const uint16_t	*ivf_geo;
 	uint64_t	 npost;
 };
 

@@ -25,9 +25,10 @@ struct ixb_item {
 	int		 detector, desctype, descsize;
 	uint32_t	 kpflags;
 	unsigned char	*desc;		/* nkp * descsize, or NULL */
+	uint16_t	*geo;		/* with desc: each keypoint's geometry */
 	struct vec	 v;		/* v.dim 0: none */
-	uint32_t	*hist, nhist;	/* (word, count) pairs */
-	int		 has_hist;
+	struct index_query q;		/* postings, when the words are known */
+	int		 has_words;
 };
 
 struct ent {
@@ -35,9 +36,10 @@ struct ent {
 	unsigned char	 image[32], kp[32];
 	uint32_t	 w, h, nkp;
 	unsigned char	*desc;		/* kept from the first pass, or NULL */
+	uint16_t	*geo;		/* with desc */
 	float		*vec;		/* or NULL; owned unless old */
-	uint32_t	*hist, nhist;
-	int		 has_hist;
+	struct index_query q;		/* its postings: words, signatures, geometry */
+	int		 has_words, done;
 	int		 old;		/* from the index added to */
 };
 
@@ -164,7 +166,8 @@ ixb_new(const struct ixb_params *p, struct index *old, struct store *st)
 		e->nkp = ie.nkp;
 		if (ie.flags & INDEX_HASVEC)
 			e->vec = (float *)(old->vec + (size_t)i * old->dim);
-		e->has_hist = (ie.flags & INDEX_HASWORDS) != 0;
+		e->has_words = (ie.flags & INDEX_HASWORDS) != 0;
+		e->done = 1;
 		e->old = 1;
 		seen_before(b, e->product, e->image, i);
 	}
@@ -176,9 +179,10 @@ ent_free(struct ent *e)
 {
 	free(e->product);
 	free(e->desc);
+	free(e->geo);
 	if (!e->old)
 		free(e->vec);
-	free(e->hist);
+	index_query_free(&e->q);
 }
 
 void
@@ -203,37 +207,10 @@ ixb_item_free(struct ixb_item *it)
 		return;
 	free(it->product);
 	free(it->desc);
+	free(it->geo);
 	vec_free(&it->v);
-	free(it->hist);
+	index_query_free(&it->q);
 	free(it);
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Words as (word, count) pairs, by word. */
-static void
-histogram(uint32_t *words, uint32_t n, uint32_t **hist, uint32_t *nhist)
-{
-	uint32_t i, j, m = 0;
-	uint32_t *h;
-
-	qsort(words, n, sizeof *words, cmp_u32);
-	h = pm_reallocarray(NULL, (size_t)n + 1, 2 * sizeof *h);
-	for (i = 0; i < n; i = j) {
-		for (j = i; j < n && words[j] == words[i]; j++)
-			;
-		h[2 * m] = words[i];
-		h[2 * m + 1] = j - i > 65535 ? 65535 : j - i;
-		m++;
-	}
-	*hist = h;
-	*nhist = m;
 }
 
 int
@@ -288,19 +265,23 @@ ixb_item(struct ixb *b, json_t *rec, struct ixb_item **out)
 	if (b->old != NULL && b->old->k > 0 &&
 	    index_kind_ok(b->old, kb.detector, kb.desctype, kb.descsize,
 	    kb.flags)) {
-		/* the vocabulary is known: the words now */
+		/* the vocabulary is known: the postings now */
 		struct index_scratch sc = { 0 };
-		uint32_t *w = pm_reallocarray(NULL, (size_t)kb.n + 1,
-		    sizeof *w);
 
-		index_words(b->old, kb.desc, (size_t)kb.n, w, &sc);
+		index_query_make(b->old, &kb, &it->q, &sc);
 		index_scratch_free(&sc);
-		histogram(w, (uint32_t)kb.n, &it->hist, &it->nhist);
-		it->has_hist = kb.n > 0;
-		free(w);
+		it->has_words = kb.n > 0;
 	} else if (kb.n > 0) {
+		struct kpblob_kp kp;
+		int i;
+
 		it->desc = pm_malloc((size_t)kb.n * kb.descsize);
 		memcpy(it->desc, kb.desc, (size_t)kb.n * kb.descsize);
+		it->geo = pm_reallocarray(NULL, (size_t)kb.n, sizeof *it->geo);
+		for (i = 0; i < kb.n; i++) {
+			kpblob_get(&kb, i, &kp);
+			it->geo[i] = index_geo(&kp);
+		}
 	}
 	free(p);
 	if (json_object_get(rec, "emb") != NULL &&
@@ -385,19 +366,24 @@ ixb_add(struct ixb *b, struct ixb_item *it)
 		it->v.v = NULL;
 		it->v.dim = 0;
 	}
-	if (it->hist != NULL) {
-		e->hist = it->hist;
-		e->nhist = it->nhist;
-		e->has_hist = it->has_hist;
-		it->hist = NULL;
+	if (it->q.n > 0 || it->has_words || (b->old != NULL &&
+	    b->old->k > 0)) {
+		e->q = it->q;
+		memset(&it->q, 0, sizeof it->q);
+		e->has_words = it->has_words;
+		e->done = 1;
 	} else if (it->desc != NULL) {
 		sample_add(b, it->desc, it->nkp);
-		if (b->kept + (size_t)it->nkp * it->descsize <= b->p.keep) {
-			b->kept += (size_t)it->nkp * it->descsize;
+		if (b->kept + (size_t)it->nkp * (it->descsize + 2) <=
+		    b->p.keep) {
+			b->kept += (size_t)it->nkp * (it->descsize + 2);
 			e->desc = it->desc;
+			e->geo = it->geo;
 			it->desc = NULL;
+			it->geo = NULL;
 		}
-	}
+	} else
+		e->done = 1;	/* no keypoints, no words */
 	return 0;
 }
 
@@ -416,21 +402,24 @@ by_key(const void *x, const void *y, void *arg)
 struct assign {
 	struct ixb	*b;
 	struct vocab	*voc;
+	const signed char *proj;
 	struct ent	**list;
 	struct ann_scratch *scr;
 	unsigned char	**row;
 	int		 failed;
-	char		*why;
 };
 
+/* An entry's postings: each keypoint's word, signature and geometry. */
 static void
 assign_one(void *arg, size_t i, int thread)
 {
 	struct assign *a = arg;
+	struct ixb *b = a->b;
 	struct ent *e = a->list[i];
 	struct kpblob kb;
+	struct kpblob_kp kp;
 	const unsigned char *desc;
-	uint32_t *w, k, n;
+	uint32_t k, n;
 	char hex[65];
 	void *p = NULL;
 	size_t len;
@@ -440,7 +429,7 @@ assign_one(void *arg, size_t i, int thread)
 		n = e->nkp;
 	} else {
 		index_hex(e->kp, hex);
-		if (store_get(a->b->st, hex, &p, &len) == -1 ||
+		if (store_get(b->st, hex, &p, &len) == -1 ||
 		    kpblob_parse(&kb, p, len) == -1) {
 			/* read a moment ago: the store changed under us */
 			free(p);
@@ -451,19 +440,32 @@ assign_one(void *arg, size_t i, int thread)
 		n = (uint32_t)kb.n;
 	}
 	if (a->row[thread] == NULL)
-		a->row[thread] = pm_malloc((size_t)a->b->wdim);
-	w = pm_reallocarray(NULL, (size_t)n + 1, sizeof *w);
+		a->row[thread] = pm_malloc(VOCAB_MAXDIM);
+	e->q.n = n;
+	e->q.word = pm_reallocarray(NULL, (size_t)n + 1, sizeof *e->q.word);
+	e->q.sig = pm_reallocarray(NULL, (size_t)n + 1, sizeof *e->q.sig);
+	e->q.geo = pm_reallocarray(NULL, (size_t)n + 1, sizeof *e->q.geo);
 	for (k = 0; k < n; k++) {
-		vocab_expand(a->b->desctype, a->b->descsize,
-		    desc + (size_t)k * a->b->descsize, a->row[thread]);
-		vocab_assign(a->voc, a->row[thread], 1, &w[k], &a->scr[thread]);
+		vocab_expand(b->desctype, b->descsize,
+		    desc + (size_t)k * b->descsize, a->row[thread]);
+		vocab_assign(a->voc, a->row[thread], 1, &e->q.word[k],
+		    &a->scr[thread]);
+		e->q.sig[k] = vocab_sign(a->row[thread], a->voc->words +
+		    (size_t)e->q.word[k] * b->wdim, b->wdim, a->proj);
+		if (e->desc != NULL)
+			e->q.geo[k] = e->geo[k];
+		else {
+			kpblob_get(&kb, (int)k, &kp);
+			e->q.geo[k] = index_geo(&kp);
+		}
 	}
-	histogram(w, n, &e->hist, &e->nhist);
-	e->has_hist = n > 0;
-	free(w);
+	e->has_words = n > 0;
+	e->done = 1;
 	free(p);
 	free(e->desc);
+	free(e->geo);
 	e->desc = NULL;
+	e->geo = NULL;
 }
 
 static int
@@ -487,7 +489,9 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 	int have_wgraph = 0, have_vgraph = 0, k = 0, r = -1, t;
 	uint64_t *off = NULL, *cur = NULL, npost = 0, p;
 	uint32_t *ids = NULL, *vrows = NULL, nvrows = 0, n = 0, i, j, nlist = 0;
-	uint16_t *tfs = NULL;
+	uint64_t *sigs = NULL;
+	uint16_t *geos = NULL;
+	signed char *proj = NULL;
 	float *vec = NULL;
 	struct vocab voc;
 	struct index *old = b->old;
@@ -523,6 +527,11 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 	free(b->sample);
 	b->sample = NULL;
 	if (k > 0) {
+		proj = pm_malloc((size_t)VOCAB_BITS * b->wdim);
+		if (old != NULL)
+			memcpy(proj, old->proj, (size_t)VOCAB_BITS * b->wdim);
+		else
+			vocab_proj(b->wdim, SEED + 1, proj);
 		if (old != NULL && old->has_wgraph)
 			vocab_init(&voc, words, k, b->wdim, &old->wgraph,
 			    old->wef);
@@ -547,7 +556,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		/* every new entry's words */
 		list = pm_reallocarray(NULL, b->n + 1, sizeof *list);
 		for (i = 0; i < b->n; i++)
-			if (!b->e[i].old && b->e[i].hist == NULL)
+			if (!b->e[i].done)
 				list[nlist++] = &b->e[i];
 		if (nlist > 0) {
 			struct assign a;
@@ -556,6 +565,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 			memset(&a, 0, sizeof a);
 			a.b = b;
 			a.voc = &voc;
+			a.proj = proj;
 			a.list = list;
 			a.scr = pm_calloc((size_t)th, sizeof *a.scr);
 			a.row = pm_calloc((size_t)th, sizeof *a.row);
@@ -586,7 +596,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		in[j].h = e->h;
 		in[j].nkp = e->nkp;
 		in[j].flags = (e->vec != NULL && b->dim > 0 ? INDEX_HASVEC : 0) |
-		    (e->has_hist && k > 0 ? INDEX_HASWORDS : 0);
+		    (e->has_words && k > 0 ? INDEX_HASWORDS : 0);
 		j++;
 	}
 
@@ -601,36 +611,38 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		for (i = 0; i < b->n; i++) {
 			struct ent *e = &b->e[i];
 
-			if (e->old || !e->has_hist)
+			if (e->old)
 				continue;
-			for (j = 0; j < e->nhist; j++)
-				off[e->hist[2 * j] + 1]++;
+			for (p = 0; p < e->q.n; p++)
+				off[e->q.word[p] + 1]++;
 		}
 		for (t = 0; t < k; t++)
 			off[t + 1] += off[t];
 		npost = off[k];
 		ids = pm_reallocarray(NULL, npost + 1, sizeof *ids);
-		tfs = pm_reallocarray(NULL, npost + 1, sizeof *tfs);
+		sigs = pm_reallocarray(NULL, npost + 1, sizeof *sigs);
+		geos = pm_reallocarray(NULL, npost + 1, sizeof *geos);
 		memcpy(cur, off, ((size_t)k + 1) * sizeof *cur);
 		if (old != NULL && old->k > 0)
 			for (t = 0; t < k; t++)
 				for (p = old->ivf_off[t]; p < old->ivf_off[t + 1];
 				    p++) {
 					ids[cur[t]] = old->ivf_id[p];
-					tfs[cur[t]++] = old->ivf_tf[p];
+					sigs[cur[t]] = old->ivf_sig[p];
+					geos[cur[t]++] = old->ivf_geo[p];
 				}
-		for (i = 0, j = 0; i < b->n; i++) {
+		for (i = 0; i < b->n; i++) {
 			struct ent *e = &b->e[i];
-			uint32_t x;
 
-			if (!e->old && e->has_hist)
-				for (x = 0; x < e->nhist; x++) {
-					uint32_t w = e->hist[2 * x];
+			if (e->old)
+				continue;
+			for (p = 0; p < e->q.n; p++) {
+				uint32_t w = e->q.word[p];
 
-					ids[cur[w]] = j;
-					tfs[cur[w]++] = (uint16_t)e->hist[2 * x + 1];
-				}
-			j++;
+				ids[cur[w]] = i;
+				sigs[cur[w]] = e->q.sig[p];
+				geos[cur[w]++] = e->q.geo[p];
+			}
 		}
 	}
 
@@ -683,7 +695,9 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 	    &old->wgraph : NULL;
 	ib.ivf_off = off;
 	ib.ivf_id = ids;
-	ib.ivf_tf = tfs;
+	ib.ivf_sig = sigs;
+	ib.ivf_geo = geos;
+	ib.proj = proj;
 	ib.npost = npost;
 	if (index_write(&ib, buf, len) == -1)
 		goto out;
@@ -728,7 +742,9 @@ out:
 	free(off);
 	free(cur);
 	free(ids);
-	free(tfs);
+	free(sigs);
+	free(geos);
+	free(proj);
 	free(vec);
 	free(vrows);
 	return r;

@@ -532,8 +532,9 @@ verify(struct matcher *m, uint32_t e, const struct cv_kpset *fs,
 			r = 1;
 	}
 	if (trace != NULL)
-		trace_add(trace, " e%u:%s(%d/%d,%.3f)", (unsigned)e,
-		    r ? "yes" : cm.why, cm.inliers, cm.matches, cm.score);
+		trace_add(trace, " %s:%s(%d/%d,%.3f)",
+		    m->ix->product[m->ix->pnum[e]], r ? "yes" : cm.why,
+		    cm.inliers, cm.matches, cm.score);
 	cv_match_free(&cm);
 	cache_put(m, e);
 	return r;
@@ -576,7 +577,7 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 	struct index_scratch sc;
 	struct index_hit *hits;
 	const char *s, *kp, *why;
-	uint32_t *words = NULL, *list, nlist = 0, i;
+	uint32_t *list, nlist = 0, i;
 	int nh, k, v;
 	double t;
 
@@ -627,19 +628,20 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 			list[nlist++] = i;
 	}
 	if (ix->k > 0 && f->kb.n > 0 && m->p.kvote > 0) {
-		words = pm_reallocarray(NULL, (size_t)f->kb.n, sizeof *words);
-		index_words(ix, f->kb.desc, (size_t)f->kb.n, words, &sc);
-		nh = index_vote(ix, words, (size_t)f->kb.n, m->p.kvote, hits,
-		    &sc);
+		struct index_query q;
+
+		index_query_make(ix, &f->kb, &q, &sc);
+		nh = index_vote(ix, &q, m->p.kvote, hits, &sc);
+		index_query_free(&q);
 		if (m->p.trace != NULL)
 			trace_add(&f->trace, " vote");
 		for (k = 0; k < nh; k++) {
 			list[nlist++] = hits[k].entry;
 			if (m->p.trace != NULL)
-				trace_add(&f->trace, " e%u:%.3f",
-				    (unsigned)hits[k].entry, hits[k].score);
+				trace_add(&f->trace, " %s:%.3f",
+				    ix->product[ix->pnum[hits[k].entry]],
+				    hits[k].score);
 		}
-		free(words);
 	}
 	if (ix->dim > 0 && m->p.kvec > 0 &&
 	    json_object_get(r->j, "emb") != NULL) {
@@ -660,8 +662,8 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 			for (k = 0; k < nh; k++) {
 				list[nlist++] = hits[k].entry;
 				if (m->p.trace != NULL)
-					trace_add(&f->trace, " e%u:%.3f",
-					    (unsigned)hits[k].entry,
+					trace_add(&f->trace, " %s:%.3f",
+					    ix->product[ix->pnum[hits[k].entry]],
 					    hits[k].score);
 			}
 			vec_free(&vq);

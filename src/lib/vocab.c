@@ -51,6 +51,43 @@ vocab_rand(uint64_t *s)
 }
 
 void
+vocab_proj(int dim, uint64_t seed, signed char *proj)
+{
+	uint64_t r = 0;
+	int i;
+
+	for (i = 0; i < VOCAB_BITS * dim; i++) {
+		if (i % 64 == 0)
+			r = vocab_rand(&seed);
+		proj[i] = r >> (i % 64) & 1 ? 1 : -1;
+	}
+}
+
+uint64_t
+vocab_sign(const unsigned char *row, const unsigned char *c, int dim,
+    const signed char *proj)
+{
+	int16_t res[VOCAB_MAXDIM];
+	uint64_t sig = 0;
+	int i, j;
+
+	if (dim > VOCAB_MAXDIM)
+		dim = VOCAB_MAXDIM;
+	for (i = 0; i < dim; i++)
+		res[i] = (int16_t)((int)row[i] - c[i]);
+	for (j = 0; j < VOCAB_BITS; j++) {
+		const signed char *p = proj + (size_t)j * dim;
+		int32_t s = 0;
+
+		for (i = 0; i < dim; i++)
+			s += p[i] * res[i];
+		if (s > 0)
+			sig |= (uint64_t)1 << j;
+	}
+	return sig;
+}
+
+void
 vocab_init(struct vocab *v, const unsigned char *words, int k, int dim,
     const struct ann *graph, int ef)
 {

@@ -20,6 +20,7 @@
 #include "ann.h"
 
 #define VOCAB_MAXK	(1 << 22)
+#define VOCAB_MAXDIM	512	/* bytes a word, at most (AKAZE: 488) */
 
 /* Bytes a word has for descriptors of this type and size (kpblob.h). */
 int	 vocab_dim(int desctype, int descsize);
@@ -65,6 +66,23 @@ void	 vocab_free(struct vocab *);
 /* The word of each of n rows (in word space, dim bytes each). */
 void	 vocab_assign(const struct vocab *, const unsigned char *rows,
 	    size_t n, uint32_t *word, struct ann_scratch *);
+
+/*
+ * Hamming embedding (Jegou, Douze and Schmid, "Hamming embedding and
+ * weak geometric consistency for large scale image search", ECCV
+ * 2008): a descriptor's 64-bit signature tells it from the others of
+ * its word.  Bit j is set when the j-th of 64 random projections of its
+ * residual (the row minus its word's centroid) is positive; the
+ * projections' weights are +1 or -1, so the sums are exact integers.
+ */
+#define VOCAB_BITS	64
+
+/* The projections: VOCAB_BITS * dim weights of +1 or -1 into proj. */
+void	 vocab_proj(int dim, uint64_t seed, signed char *proj);
+
+/* The signature of a row (dim bytes) in the word whose centroid is c. */
+uint64_t vocab_sign(const unsigned char *row, const unsigned char *c, int dim,
+	    const signed char *proj);
 
 /* A generator for deterministic choices: splitmix64. */
 uint64_t vocab_rand(uint64_t *state);
