@@ -33,7 +33,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: pm-index [-a index] [-g vectors] [-j threads] "
 	    "[-k words] [-M links] [-n sample] [-o file] [-r rejects] "
-	    "[-s dir] [file ...]\n");
+	    "[-s store] [file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 

@@ -19,7 +19,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: pm-match [-vx] [-c megabytes] [-g seconds] "
 	    "[-j threads] [-K count] [-m inliers] [-N count] [-r rejects] "
-	    "[-s dir] [-T score] [-t score] -i index [file ...]\n");
+	    "[-s store] [-T score] [-t score] -i index [file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 
