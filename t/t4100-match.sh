@@ -70,6 +70,31 @@ clip() {
 	done
 }
 
+# thumbvec IMAGE: a 4x4 grey thumbnail, L2-normalised, as a JSON array: a
+# crude global vector, but a real one (pm-embed's are better).
+thumbvec() {
+	ffmpeg -nostdin -loglevel error -i "$1" -vf scale=4:4,format=gray \
+	    -f rawvideo - | od -A n -t u1 -v |
+	awk '{ for (i = 1; i <= NF; i++) v[n++] = $i }
+	    END { for (i = 0; i < n; i++) s += v[i] * v[i]; s = sqrt(s);
+		printf "["; for (i = 0; i < n; i++)
+		printf "%s%.6f", i ? "," : "", v[i] / s; printf "]" }'
+}
+
+# withemb FILE: each image and frame record of FILE with its thumbvec.
+withemb() {
+	while read -r _l; do
+		case $_l in
+		*\"type\":\"image\"*|*\"type\":\"frame\"*)
+			_b=$(echo "$_l" | sed "s/.*\"blob\":\"\([0-9a-f]*\)\".*/\1/") &&
+			pm-store cat "$_b" >thumb.in &&
+			_v=$(thumbvec thumb.in) &&
+			echo "$_l" | sed "s/}\$/,\"emb\":$_v,\"emb_method\":\"thumb\"}/" ;;
+		*) echo "$_l" ;;
+		esac
+	done <"$1"
+}
+
 # boxerr FILE VIDEO T PRODUCT TRUTH: the largest distance between the
 # match's box corners and the truth (8 numbers).
 boxerr() {
@@ -270,6 +295,27 @@ test_expect_success 'the index may be given as its blob' '
 	blob=$(jq -r "select(.type == \"index\") | .blob" index.out) &&
 	pm-match -i "$blob" in >byblob &&
 	test_cmp out byblob
+'
+
+test_expect_success 'global vectors shortlist too: the union with the vote' '
+	withemb catalog >catalog-emb &&
+	pm-index -g 0 -o emb.idx catalog-emb >emb.out &&
+	jq -e -s "map(select(.type == \"index\")) | .[0].vectors == 7 and
+	    .[0].graph" emb.out &&
+	grep "\"video\":\"vg\"" in >vg &&
+	withemb vg >vg-emb &&
+	pm-match -K 0 -N 0 -i emb.idx vg-emb >none &&
+	test $(grep -c "\"type\":\"match\"" none) = 0 &&
+	pm-match -v -K 0 -N 1 -i emb.idx vg-emb >byvec 2>trace &&
+	grep "vec graf:" trace &&
+	jq -e -s "map(select(.type == \"match\")) | length == 1 and
+	    .[0].product == \"graf\"" byvec &&
+	pm-match -x -K 0 -N 1 -i emb.idx vg-emb >exact &&
+	test_cmp byvec exact &&
+	sed "s/\"emb_method\":\"thumb\"/\"emb_method\":\"other\"/" vg-emb >vg-other &&
+	test_expect_code 1 pm-match -i emb.idx vg-other >other 2>err &&
+	grep "emb of method other (16 elements), the index has thumb (16): no vector search" err &&
+	jq -e -s "map(select(.type == \"match\")) | length == 1" other
 '
 
 test_expect_success 'bad frames are rejected with a reason; the rest goes on' '
