@@ -4,7 +4,8 @@
 # Usage: sh share/pm/deps.sh [-n] [build|test|run|demo ...]
 #   build  compilers, pkg-config and the -dev packages configure probes
 #   test   what make check runs besides pm: prove, ffmpeg's tools, mandoc,
-#          python3 (the tests' HTTP servers), zstd, jq
+#          python3 (the tests' HTTP servers), zstd, jq, GNU parallel,
+#          chromium (the report's test in a real browser)
 #   run    what pm runs at run time when present: yt-dlp
 #   demo   what the demo and share/pm/job.mk run: run, ffmpeg, jq
 # With no set named, build and test. -n prints the packages it would
@@ -17,7 +18,7 @@ libcurl4-openssl-dev libavformat-dev libavcodec-dev libswscale-dev
 libavutil-dev libopencv-core-dev libopencv-imgproc-dev
 libopencv-imgcodecs-dev libopencv-features2d-dev libopencv-calib3d-dev
 libopencv-dnn-dev libhnswlib-dev"
-test="perl ffmpeg mandoc python3 zstd jq"
+test="perl ffmpeg mandoc python3 zstd jq parallel chromium"
 run="yt-dlp"
 demo="$run ffmpeg jq"
 

@@ -32,8 +32,10 @@ SHELL = /bin/bash
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
-# Run after a pipeline: fail on an exit status above 1 in any stage.
-piped = s=("$${PIPESTATUS[@]}"); for x in "$${s[@]}"; do [ $$x -le 1 ] || exit $$x; done
+# Run after a pipeline: fail, removing the temporary target, on an exit
+# status above 1 in any stage.
+piped = s=("$${PIPESTATUS[@]}"); for x in "$${s[@]}"; do \
+	[ $$x -le 1 ] || { rm -f $@.tmp; exit $$x; }; done
 jobs = $(if $(J),-j $(J))
 
 all: $(OUT)/results.ndjson $(OUT)/report/index.html
@@ -46,8 +48,9 @@ $(OUT)/catalog.ndjson: $(CATALOG)
 	$(piped); mv $@.tmp $@
 
 $(OUT)/catalog.idx: $(OUT)/catalog.ndjson
-	pm-index $(jobs) -o $@.tmp <$< >$(OUT)/index.ndjson.tmp; \
-	$(piped); mv $(OUT)/index.ndjson.tmp $(OUT)/index.ndjson; mv $@.tmp $@
+	pm-index $(jobs) -o $@.tmp <$< >$(OUT)/index.ndjson.tmp; s=$$?; \
+	[ $$s -le 1 ] || { rm -f $@.tmp $(OUT)/index.ndjson.tmp; exit $$s; }; \
+	mv $(OUT)/index.ndjson.tmp $(OUT)/index.ndjson; mv $@.tmp $@
 
 # One file per video, rewritten only when that video's record changes, so
 # that a new video leaves the others' results standing.
