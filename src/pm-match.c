@@ -140,7 +140,7 @@ main(int argc, char *argv[])
 	l.arg = m;
 	l.what = "frames";
 	status = loop_run(&l, argc, argv);
-	if (status == PM_EXIT_OK && matcher_missing(m) > 0)
+	if (status == PM_EXIT_OK && matcher_warnings(m) > 0)
 		status = PM_EXIT_SOME;
 
 	matcher_free(m);

@@ -305,6 +305,16 @@ test_expect_success 'boundaries refined from frames between the sampled ones' '
 	test_cmp m0 m8
 '
 
+test_expect_success 'a video that does not decode: said, boundaries kept' '
+	b=$(pm-store put "$D/box.png") &&
+	sed "1s/\"blob\":\"[0-9a-f]*\"/\"blob\":\"$b\"/" vr >vr-bad &&
+	test_expect_code 1 pm-match -i cat.idx vr-bad >got 2>err &&
+	grep "pm-match: video vr: boundaries not refined: " err &&
+	jq -c "select(.type != \"video\")" got >got2 &&
+	jq -c "select(.type != \"video\")" r0 >want &&
+	test_cmp want got2
+'
+
 test_expect_success 'a video'"'"'s appearances come before the next video' '
 	jq -r ".type + \" \" + (.video // .id)" out | uniq >order &&
 	grep -n "appearance va" order >a && grep -n "video vb" order >b &&

@@ -276,7 +276,8 @@ struct matcher {
 	struct store	*st;
 	struct match_params p;
 	struct cache	 cache;
-	int		 missing;
+	int		 missing;	/* catalog images without keypoints */
+	int		 unrefined;	/* videos whose refinement failed */
 	struct video	*v;		/* the current video, or NULL */
 	char		*vid, *vblob;	/* the last video record's id and blob */
 	struct index_scratch *spare;	/* scratch spaces not in use */
@@ -365,9 +366,9 @@ matcher_free(struct matcher *m)
 }
 
 int
-matcher_missing(const struct matcher *m)
+matcher_warnings(const struct matcher *m)
 {
-	return m->missing;
+	return m->missing + m->unrefined;
 }
 
 /* Make room: evict unused sets, least recently used first. */
@@ -920,6 +921,7 @@ refine(struct matcher *m, struct video *v)
 	ro.threads = m->p.threads;
 	if (refine_frames(m->st, v->blob, win, nj, &ro, &fr, &nf) == -1) {
 		pm_warn("video %s: boundaries not refined: %s", v->id, pm_why());
+		m->unrefined++;
 		free(win);
 		free(job);
 		return;

@@ -58,9 +58,10 @@ struct matcher *matcher_new(struct index *, struct store *,
 	    const struct match_params *);
 void	 matcher_free(struct matcher *);
 
-/* The number of catalog images whose keypoints are missing (each has
- * been reported). */
-int	 matcher_missing(const struct matcher *);
+/* The number of problems reported outside any record: catalog images
+ * whose keypoints are missing, videos whose boundaries could not be
+ * refined. */
+int	 matcher_warnings(const struct matcher *);
 
 /* A frame record's shortlist, verified (work(): any thread). */
 int	 matcher_frame(struct matcher *, struct rec *, struct mframe **);
