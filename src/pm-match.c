@@ -18,8 +18,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pm-match [-vx] [-c megabytes] [-g seconds] "
-	    "[-j threads] [-K count] [-m inliers] [-N count] [-r rejects] "
-	    "[-s store] [-T score] [-t score] -i index [file ...]\n");
+	    "[-j threads] [-K count] [-m inliers] [-N count] [-R rate] "
+	    "[-r rejects] [-s store] [-T score] [-t score] -i index "
+	    "[file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 
@@ -69,7 +70,7 @@ main(int argc, char *argv[])
 	pm_init(argv[0]);
 	match_defaults(&p);
 	memset(&l, 0, sizeof l);
-	while ((ch = getopt(argc, argv, "c:g:i:j:K:m:N:r:s:T:t:vx")) != -1) {
+	while ((ch = getopt(argc, argv, "c:g:i:j:K:m:N:R:r:s:T:t:vx")) != -1) {
 		switch (ch) {
 		case 'c':
 			p.cache = (size_t)pm_num(optarg, 1, 1 << 20, "-c") << 20;
@@ -91,6 +92,9 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			p.kvec = (int)pm_num(optarg, 0, 10000, "-N");
+			break;
+		case 'R':
+			p.refine = pm_real(optarg, 0, 1000, "-R");
 			break;
 		case 'r':
 			l.rejects = optarg;
@@ -120,6 +124,7 @@ main(int argc, char *argv[])
 		usage();
 	if (p.new_score < p.min_score)
 		p.new_score = p.min_score;
+	p.threads = l.threads > 0 ? l.threads : loop_cores();
 
 	if ((st = store_open(dir)) == NULL)
 		pm_err(PM_EXIT_FATAL, "%s", pm_why());
@@ -135,7 +140,7 @@ main(int argc, char *argv[])
 	l.arg = m;
 	l.what = "frames";
 	status = loop_run(&l, argc, argv);
-	if (status == PM_EXIT_OK && matcher_missing(m) > 0)
+	if (status == PM_EXIT_OK && matcher_warnings(m) > 0)
 		status = PM_EXIT_SOME;
 
 	matcher_free(m);

@@ -278,6 +278,43 @@ test_expect_success 'appearances: merged within the gap, with the best match' '
 	test_cmp want got
 '
 
+test_expect_success 'boundaries refined from frames between the sampled ones' '
+	# 10 frames a second; the box from 2.3 s to 5.6 s; sampled at 1 fps
+	# without repeats
+	ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 10 -i "$D/building.jpg" \
+	    -loop 1 -framerate 10 -i "$D/box.png" -filter_complex \
+	    "[0]scale=640:360,setsar=1[b];[1]scale=156:108,setsar=1[p];[b][p]overlay=200:100:enable=between(t\,2.3\,5.6),format=yuv420p" \
+	    -t 8 -c:v mpeg4 -q:v 3 vr.mp4 &&
+	v=$(pm-store put vr.mp4) &&
+	echo "{\"type\":\"video\",\"id\":\"vr\",\"blob\":\"$v\"}" |
+		pm-frames -f 1 | pm-kp >vr &&
+	# pm-frames keeps 0, 3 and 6 s: the others repeat the one before
+	jq -c "select(.type == \"frame\") | .t" vr | tr "\n" " " >got &&
+	printf "0 3 6 " >want && test_cmp want got &&
+	pm-match -R 0 -i cat.idx vr >r0 &&
+	jq -c "select(.type == \"appearance\") | [.product, .start, .end]" r0 >got &&
+	echo "[\"box\",1.5,4.5]" >want &&
+	test_cmp want got &&
+	pm-match -i cat.idx vr >r8 &&
+	jq -r "select(.type == \"appearance\") | \"\\(.start) \\(.end)\"" r8 >got &&
+	say "refined: $(cat got) (the box is in the frames from 2.3 s to 5.6 s)" &&
+	awk "{ exit !(\$1 > 2.19 && \$1 < 2.31 && \$2 > 5.59 && \$2 < 5.71) }" got &&
+	pm-match -j 1 -i cat.idx vr >r1 && test_cmp r8 r1 &&
+	jq -c "select(.type != \"appearance\")" r0 >m0 &&
+	jq -c "select(.type != \"appearance\")" r8 >m8 &&
+	test_cmp m0 m8
+'
+
+test_expect_success 'a video that does not decode: said, boundaries kept' '
+	b=$(pm-store put "$D/box.png") &&
+	sed "1s/\"blob\":\"[0-9a-f]*\"/\"blob\":\"$b\"/" vr >vr-bad &&
+	test_expect_code 1 pm-match -i cat.idx vr-bad >got 2>err &&
+	grep "pm-match: video vr: boundaries not refined: " err &&
+	jq -c "select(.type != \"video\")" got >got2 &&
+	jq -c "select(.type != \"video\")" r0 >want &&
+	test_cmp want got2
+'
+
 test_expect_success 'a video'"'"'s appearances come before the next video' '
 	jq -r ".type + \" \" + (.video // .id)" out | uniq >order &&
 	grep -n "appearance va" order >a && grep -n "video vb" order >b &&

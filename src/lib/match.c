@@ -18,7 +18,9 @@
 #include "index.h"
 #include "kpblob.h"
 #include "match.h"
+#include "pfor.h"
 #include "rec.h"
+#include "refine.h"
 #include "store.h"
 #include "vec.h"
 
@@ -38,6 +40,8 @@ match_defaults(struct match_params *p)
 	p->gap = 2;
 	p->grow = 0.5;
 	p->track = 1;
+	p->refine = 8;
+	p->threads = 1;
 	p->cache = (size_t)1 << 30;
 	cv_verify_defaults(&p->vp);
 }
@@ -235,7 +239,13 @@ struct mframe {
 	char		*trace;
 };
 
-/* An appearance of a product in the current video. */
+/*
+ * An appearance of a product in the current video.  A match continues
+ * it when it comes no more than the gap after the last, or when no
+ * frame without the product came in between: frames that were not
+ * sampled, or that pm-frames dropped as the same picture again, are no
+ * evidence that the product left.
+ */
 struct app {
 	uint32_t	 pnum;
 	double		 first, last;	/* matched frames' times */
@@ -245,13 +255,20 @@ struct app {
 	json_t		*best;		/* its t, frame, image, box */
 	uint32_t	 entry;		/* the last match's image */
 	double		 box[8];	/* ... and box */
+	uint32_t	 fentry;	/* the first match's image */
+	double		 fbox[8];	/* ... and box */
+	double		 start, end;	/* as written */
 };
 
 struct video {
 	char		*id;
+	char		*blob;		/* from its video record, or NULL */
 	double		 prev;		/* the previous frame's time, or NAN */
 	struct app	*a;
 	int		 na, cap;
+	int		 have_kpo;	/* the frames' keypoint options: */
+	struct cv_kp_opts kpo;
+	int		 fw, fh;	/* ... and size */
 };
 
 struct matcher {
@@ -259,8 +276,10 @@ struct matcher {
 	struct store	*st;
 	struct match_params p;
 	struct cache	 cache;
-	int		 missing;
+	int		 missing;	/* catalog images without keypoints */
+	int		 unrefined;	/* videos whose refinement failed */
 	struct video	*v;		/* the current video, or NULL */
+	char		*vid, *vblob;	/* the last video record's id and blob */
 	struct index_scratch *spare;	/* scratch spaces not in use */
 	int		 nspare, capspare;
 	pthread_mutex_t	 mu;
@@ -317,6 +336,7 @@ video_free(struct video *v)
 		json_decref(v->a[i].best);
 	free(v->a);
 	free(v->id);
+	free(v->blob);
 	free(v);
 }
 
@@ -337,6 +357,8 @@ matcher_free(struct matcher *m)
 		index_scratch_free(&m->spare[k]);
 	free(m->spare);
 	video_free(m->v);
+	free(m->vid);
+	free(m->vblob);
 	pthread_mutex_destroy(&m->mu);
 	pthread_mutex_destroy(&m->cache.mu);
 	pthread_cond_destroy(&m->cache.cv);
@@ -344,9 +366,9 @@ matcher_free(struct matcher *m)
 }
 
 int
-matcher_missing(const struct matcher *m)
+matcher_warnings(const struct matcher *m)
 {
-	return m->missing;
+	return m->missing + m->unrefined;
 }
 
 /* Make room: evict unused sets, least recently used first. */
@@ -711,15 +733,14 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 }
 
 /*
- * Tracking: verify entry e again in the part of the frame around where
- * it was (box grown by p.grow of its size on each side), so that frame
- * keypoints elsewhere neither cost time nor crowd the ratio test.
+ * Verify entry e in the part of a frame around where it was (box grown
+ * by p.grow of its size on each side), so that frame keypoints elsewhere
+ * neither cost time nor crowd the ratio test.  1 if it is there.
  */
 static int
-track(struct matcher *m, struct mframe *f, uint32_t e, const double *box,
-    struct cand *c)
+region_verify(struct matcher *m, const struct kpblob *kb, uint32_t e,
+    const double *box, struct cand *c, char **trace)
 {
-	const struct kpblob *kb = &f->kb;
 	struct kpblob sub = *kb;
 	struct kpblob_kp *kp, k;
 	unsigned char *desc;
@@ -760,19 +781,166 @@ track(struct matcher *m, struct mframe *f, uint32_t e, const double *box,
 	if (n >= m->p.vp.min_inliers &&
 	    kpblob_write(&sub, kp, desc, &blob, &len) == 0) {
 		if ((fs = cv_kpset_new(blob, len)) != NULL) {
-			if (m->p.trace != NULL)
-				trace_add(&f->trace, "; track (%d kp)", n);
-			r = verify(m, e, fs, c, &why,
-			    m->p.trace != NULL ? &f->trace : NULL);
+			if (trace != NULL)
+				trace_add(trace, " (%d kp)", n);
+			r = verify(m, e, fs, c, &why, trace);
 			cv_kpset_free(fs);
 		}
 		free(blob);
 	}
 	free(kp);
 	free(desc);
-	if (r == 1)
-		c->tracked = 1;
 	return r == 1;
+}
+
+/* Tracking: a product not found in this frame, where it was before. */
+static int
+track(struct matcher *m, struct mframe *f, uint32_t e, const double *box,
+    struct cand *c)
+{
+	if (m->p.trace != NULL)
+		trace_add(&f->trace, "; track");
+	if (!region_verify(m, &f->kb, e, box, c,
+	    m->p.trace != NULL ? &f->trace : NULL))
+		return 0;
+	c->tracked = 1;
+	return 1;
+}
+
+/*
+ * Refinement: the boundaries of the video's appearances from frames
+ * decoded between a frame without the product and the next with it
+ * (or the last with it and the next without).
+ */
+struct rjob {
+	struct app	*a;
+	int		 end;		/* the end (1) or the start (0) */
+	double		 lo, hi;
+	uint32_t	 entry;
+	const double	*box;
+};
+
+struct rsearch {
+	struct matcher	*m;
+	struct rjob	*job;
+	int		 nj;
+	struct refine_frame *f;
+	int		 nf;
+	const struct refine_opts *ro;
+};
+
+/* Is the job's product in frame k, where it was? */
+static int
+present(struct rsearch *r, const struct rjob *j, int k)
+{
+	struct kpblob kb;
+	struct cand c;
+	void *blob;
+	size_t len;
+	int yes;
+
+	if (refine_kp(&r->f[k], r->ro, &blob, &len) == -1)
+		return -1;
+	yes = kpblob_parse(&kb, blob, len) == 0 &&
+	    region_verify(r->m, &kb, j->entry, j->box, &c, NULL);
+	free(blob);
+	return yes;
+}
+
+/*
+ * A boundary by bisection of the frames between lo and hi: the product
+ * is taken to change once there (from absent to present at a start,
+ * present to absent at an end), which a gap of one sampled frame makes
+ * likely; each step halves the frames still in question.
+ */
+static void
+rsearch_one(void *arg, size_t i, int thread)
+{
+	struct rsearch *r = arg;
+	struct rjob *j = &r->job[i];
+	int a = -1, b = 0, k, mid, y;
+	double ta, tb;
+
+	for (k = 0; k < r->nf && r->f[k].t <= j->lo; k++)
+		;
+	a = k - 1;
+	for (b = k; b < r->nf && r->f[b].t < j->hi; b++)
+		;
+	/* frames a+1 .. b-1 are inside; a and b stand for lo and hi */
+	while (b - a > 1) {
+		mid = a + (b - a) / 2;
+		if ((y = present(r, j, mid)) == -1)
+			break;
+		if (y == !j->end)
+			b = mid;
+		else
+			a = mid;
+	}
+	ta = a >= 0 && r->f[a].t > j->lo ? r->f[a].t : j->lo;
+	tb = b < r->nf && r->f[b].t < j->hi ? r->f[b].t : j->hi;
+	if (j->end)
+		j->a->end = (ta + tb) / 2;
+	else
+		j->a->start = (ta + tb) / 2;
+}
+
+static void
+refine(struct matcher *m, struct video *v)
+{
+	struct refine_opts ro;
+	struct refine_frame *fr = NULL;
+	struct rjob *job;
+	struct rsearch rs;
+	double *win;
+	int nj = 0, nf = 0, i;
+
+	job = pm_calloc((size_t)2 * v->na + 1, sizeof *job);
+	for (i = 0; i < v->na; i++) {
+		struct app *a = &v->a[i];
+
+		if (!isnan(a->before) && a->first - a->before > 1e-6)
+			job[nj++] = (struct rjob){ a, 0, a->before, a->first,
+			    a->fentry, a->fbox };
+		if (!isnan(a->after) && a->after - a->last > 1e-6)
+			job[nj++] = (struct rjob){ a, 1, a->last, a->after,
+			    a->entry, a->box };
+	}
+	if (nj == 0) {
+		free(job);
+		return;
+	}
+	win = pm_reallocarray(NULL, (size_t)nj, 2 * sizeof *win);
+	for (i = 0; i < nj; i++) {
+		win[2 * i] = job[i].lo;
+		win[2 * i + 1] = job[i].hi;
+	}
+	memset(&ro, 0, sizeof ro);
+	ro.fps = m->p.refine;
+	ro.maxside = v->fw > v->fh ? v->fw : v->fh;
+	ro.kp = v->kpo;
+	ro.threads = m->p.threads;
+	if (refine_frames(m->st, v->blob, win, nj, &ro, &fr, &nf) == -1) {
+		pm_warn("video %s: boundaries not refined: %s", v->id, pm_why());
+		m->unrefined++;
+		free(win);
+		free(job);
+		return;
+	}
+	memset(&rs, 0, sizeof rs);
+	rs.m = m;
+	rs.job = job;
+	rs.nj = nj;
+	rs.f = fr;
+	rs.nf = nf;
+	rs.ro = &ro;
+	pfor(m->p.threads, (size_t)nj, rsearch_one, &rs);
+	for (i = 0; m->p.trace != NULL && i < nj; i++)
+		fprintf(m->p.trace, "%s: %s: %s refined to %.3f\n", v->id,
+		    m->ix->product[job[i].a->pnum], job[i].end ? "end" : "start",
+		    job[i].end ? job[i].a->end : job[i].a->start);
+	refine_frames_free(fr, nf);
+	free(win);
+	free(job);
 }
 
 static json_t *
@@ -799,6 +967,15 @@ flush(struct matcher *m, struct out *o)
 
 	if (v == NULL)
 		return;
+	for (i = 0; i < v->na; i++) {
+		struct app *a = &v->a[i];
+
+		a->start = isnan(a->before) ? a->first :
+		    (a->before + a->first) / 2;
+		a->end = isnan(a->after) ? a->last : (a->last + a->after) / 2;
+	}
+	if (m->p.refine > 0 && v->blob != NULL && v->have_kpo && v->na > 0)
+		refine(m, v);
 	order = pm_calloc((size_t)v->na + 1, sizeof *order);
 	for (i = 0; i < v->na; i++)
 		order[i] = i;
@@ -806,15 +983,12 @@ flush(struct matcher *m, struct out *o)
 	for (i = 1; i < v->na; i++) {
 		int x = order[i];
 		struct app *a = &v->a[x];
-		double sa = isnan(a->before) ? a->first :
-		    (a->before + a->first) / 2;
 
 		for (k = i - 1; k >= 0; k--) {
 			struct app *b = &v->a[order[k]];
-			double sb = isnan(b->before) ? b->first :
-			    (b->before + b->first) / 2;
 
-			if (sb < sa || (sb == sa && b->pnum <= a->pnum))
+			if (b->start < a->start || (b->start == a->start &&
+			    b->pnum <= a->pnum))
 				break;
 			order[k + 1] = order[k];
 		}
@@ -823,16 +997,13 @@ flush(struct matcher *m, struct out *o)
 	for (i = 0; i < v->na; i++) {
 		struct app *a = &v->a[order[i]];
 		json_t *j = json_object();
-		double start = isnan(a->before) ? a->first :
-		    (a->before + a->first) / 2;
-		double end = isnan(a->after) ? a->last : (a->last + a->after) / 2;
 
 		json_object_set_new(j, "type", json_string("appearance"));
 		json_object_set_new(j, "video", json_string(v->id));
 		json_object_set_new(j, "product",
 		    json_string(m->ix->product[a->pnum]));
-		json_object_set_new(j, "start", json_fixed(start, 3));
-		json_object_set_new(j, "end", json_fixed(end, 3));
+		json_object_set_new(j, "start", json_fixed(a->start, 3));
+		json_object_set_new(j, "end", json_fixed(a->end, 3));
 		json_object_set_new(j, "score", json_fixed(a->score, 4));
 		json_object_set_new(j, "frames", json_integer(a->frames));
 		json_object_set_new(j, "first", json_fixed(a->first, 3));
@@ -853,7 +1024,7 @@ open_app(struct video *v, uint32_t pnum, double t, double gap)
 
 	for (i = v->na - 1; i >= 0; i--)
 		if (v->a[i].pnum == pnum && v->a[i].open &&
-		    t - v->a[i].last <= gap)
+		    (isnan(v->a[i].after) || t - v->a[i].last <= gap))
 			return &v->a[i];
 	return NULL;
 }
@@ -895,7 +1066,14 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 	double t;
 
 	if (strcmp(r->type, "video") == 0) {
+		const char *id = rec_str(r, "id"), *blob = rec_str(r, "blob");
+
 		flush(m, o);
+		free(m->vid);
+		free(m->vblob);
+		m->vid = id != NULL ? pm_strdup(id) : NULL;
+		m->vblob = blob != NULL && store_name_ok(blob) ?
+		    pm_strdup(blob) : NULL;
 		out_pass(o, r);
 		return 0;
 	}
@@ -904,9 +1082,24 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		m->v = pm_calloc(1, sizeof *m->v);
 		m->v->id = pm_strdup(f->video);
 		m->v->prev = NAN;
+		if (m->vid != NULL && m->vblob != NULL &&
+		    strcmp(m->vid, f->video) == 0)
+			m->v->blob = pm_strdup(m->vblob);
 	}
 	v = m->v;
 	t = f->t;
+	if (!v->have_kpo) {
+		/* refinement finds keypoints as these frames' were found */
+		cv_kp_defaults(&v->kpo);
+		v->kpo.detector = f->kb.detector;
+		v->kpo.rootsift = (f->kb.flags & KPBLOB_ROOTSIFT) != 0;
+		v->kpo.max_side = f->kb.dw < f->kb.w || f->kb.dh < f->kb.h ?
+		    (f->kb.dw > f->kb.dh ? f->kb.dw : f->kb.dh) : 0;
+		v->kpo.mask = CV_MASK_NONE;
+		v->fw = f->kb.w;
+		v->fh = f->kb.h;
+		v->have_kpo = 1;
+	}
 
 	/* this frame's candidates, and the products tracked into it */
 	c = pm_reallocarray(NULL, (size_t)f->nc + v->na + 1, sizeof *c);
@@ -975,6 +1168,8 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 			a->before = v->prev;
 			a->open = 1;
 			a->score = -1;
+			a->fentry = c[i].entry;
+			memcpy(a->fbox, c[i].box, sizeof a->fbox);
 		}
 		a->last = t;
 		a->after = NAN;

@@ -12,7 +12,8 @@
  * score for a product not seen just before at the same place; of two
  * products claiming one place, the better); writes the match records;
  * and merges a product's matches in a video into appearances, written
- * when the video's frames are done.
+ * when the video's frames are done, their boundaries refined from
+ * frames decoded between the sampled ones (refine.h).
  */
 #ifndef PM_MATCH_H
 #define PM_MATCH_H
@@ -41,6 +42,8 @@ struct match_params {
 	double		 gap;		/* seconds without a match within an appearance */
 	double		 grow;		/* tracking: the region, in box sizes */
 	int		 track;
+	double		 refine;	/* frames a second between boundaries; 0: off */
+	int		 threads;	/* for refinement */
 	size_t		 cache;		/* bytes of catalog keypoints kept */
 	struct cv_verify_params vp;
 	FILE		*trace;		/* per-frame decisions, or NULL */
@@ -55,9 +58,10 @@ struct matcher *matcher_new(struct index *, struct store *,
 	    const struct match_params *);
 void	 matcher_free(struct matcher *);
 
-/* The number of catalog images whose keypoints are missing (each has
- * been reported). */
-int	 matcher_missing(const struct matcher *);
+/* The number of problems reported outside any record: catalog images
+ * whose keypoints are missing, videos whose boundaries could not be
+ * refined. */
+int	 matcher_warnings(const struct matcher *);
 
 /* A frame record's shortlist, verified (work(): any thread). */
 int	 matcher_frame(struct matcher *, struct rec *, struct mframe **);
