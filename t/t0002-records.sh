@@ -119,6 +119,15 @@ test_expect_success 'a closed stdout ends quietly, without a signal' '
 	test_line_count = 1 first
 '
 
+command -v script >/dev/null 2>&1 && test_set_prereq SCRIPT
+
+test_expect_success SCRIPT 'a progress line when stderr is a terminal, none otherwise' '
+	script -qec "test-loop in >/dev/null" /dev/null >tty &&
+	grep "test-loop: 20000 records, [0-9.]*/s" tty &&
+	test-loop in >/dev/null 2>err &&
+	test_line_count = 0 err
+'
+
 test_expect_success 'bad options exit 2' '
 	test_expect_code 2 test-loop -j 0 in 2>err &&
 	grep "\-j: 0: out of range" err &&

@@ -1,0 +1,200 @@
+/*
+ * cv.h: pm's OpenCV shim, a C interface to the C++ in src/cv/.
+ *
+ * Every function catches every C++ exception; on failure it returns -1
+ * (or NULL) after pm_fail() has recorded why (read it with pm_why()).
+ * Every function may be called from many threads at once.  OpenCV's own
+ * thread pool is switched off on first use (pm runs records in parallel
+ * instead), so results never depend on the number of threads.
+ *
+ * Images are decoded only after imghdr_read() has accepted their header
+ * (see imghdr.h for the formats and the size limits), with the EXIF
+ * orientation applied: every width, height and coordinate here is in
+ * the pixels of the image as displayed.
+ */
+#ifndef PM_CV_H
+#define PM_CV_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Decode the image in p[0..n) and set its width and height (after EXIF
+ * orientation).  Fails on bytes that are not an image pm decodes, an
+ * empty or over-large image (imghdr.h), or bytes that do not decode.
+ */
+int	 cv_image_probe(const void *p, size_t n, int *w, int *h);
+
+/*
+ * Decode an image into *pix (malloc'd, w*h*channels bytes, rows packed),
+ * channels 1 (gray) or 3 (BGR).
+ */
+int	 cv_image_decode(const void *p, size_t n, int channels,
+	    unsigned char **pix, int *w, int *h);
+
+/*
+ * Encode a gray (channels 1) or BGR (channels 3) image, rows stride
+ * bytes apart, as a baseline JPEG of quality 1..100 into *out
+ * (malloc'd, *outlen bytes).
+ */
+int	 cv_jpeg_encode(const unsigned char *pix, int w, int h, int channels,
+	    size_t stride, int quality, unsigned char **out, size_t *outlen);
+
+/*
+ * Local features.  The keypoint blob's layout is in kpblob.h.
+ */
+enum cv_detector {
+	CV_SIFT = 1,
+	CV_ORB = 2,
+	CV_AKAZE = 3
+};
+
+enum cv_mask {
+	CV_MASK_NONE = 0,
+	CV_MASK_BORDER = 1,	/* plain background: the border's colour */
+	CV_MASK_GRABCUT = 2	/* the above, refined by GrabCut */
+};
+
+enum cv_spread {
+	CV_SPREAD_NONE = 0,	/* the strongest keypoints */
+	CV_SPREAD_GRID = 1,	/* an equal share for each cell of a grid */
+	CV_SPREAD_ANMS = 2	/* adaptive non-maximal suppression */
+};
+
+struct cv_kp_opts {
+	int	 detector;	/* enum cv_detector */
+	int	 max_kp;	/* keep at most this many keypoints; 0: all */
+	int	 max_side;	/* first scale to this longer side; 0: never */
+	int	 spread;	/* enum cv_spread, when there are over max_kp */
+	int	 grid;		/* CV_SPREAD_GRID: cells on the longer side */
+	int	 rootsift;	/* SIFT only: RootSIFT descriptors */
+	int	 mask;		/* enum cv_mask */
+};
+
+/* Defaults: SIFT with RootSIFT descriptors, 2000 keypoints spread by
+ * ANMS, 1280 pixels, no mask. */
+void	 cv_kp_defaults(struct cv_kp_opts *);
+/* The detector's name ("sift"), or its number for a name; -1 if unknown. */
+const char *cv_detector_name(int detector);
+int	 cv_detector_num(const char *name);
+
+/*
+ * Decode the image in img[0..n), find its keypoints and write their
+ * blob into *blob (malloc'd, *bloblen bytes); *nkp is the count.  The
+ * same bytes and options give the same blob, on any machine with the
+ * same OpenCV.  Fails for what cv_image_probe() refuses and for images
+ * smaller than CV_MIN_SIDE pixels on a side.
+ */
+#define CV_MIN_SIDE	16
+int	 cv_kp_extract(const void *img, size_t n, const struct cv_kp_opts *,
+	    void **blob, size_t *bloblen, int *nkp);
+
+/*
+ * Geometric verification.
+ *
+ * A struct cv_kpset is a keypoint blob made ready for matching (its
+ * descriptors unpacked for the distance loops): make a catalog image's
+ * once and verify it against many frames, from many threads at once.
+ */
+struct cv_kpset;
+
+struct cv_kpset *cv_kpset_new(const void *blob, size_t n);
+void	 cv_kpset_free(struct cv_kpset *);
+int	 cv_kpset_count(const struct cv_kpset *);
+void	 cv_kpset_size(const struct cv_kpset *, int *w, int *h);
+
+enum cv_robust {
+	CV_RANSAC = 1,		/* cv::RANSAC */
+	CV_MAGSAC = 2		/* cv::USAC_MAGSAC (MAGSAC++) */
+};
+
+/*
+ * Thresholds for cv_verify(), with their defaults.  Pixel thresholds are
+ * in pixels of the frame as its detector saw it (scaled to -S), where a
+ * keypoint is located to about a pixel.
+ */
+struct cv_verify_params {
+	double	 ratio;		/* 0.8: Lowe's test: best < ratio * second */
+	int	 robust;	/* CV_MAGSAC: the robust estimator */
+	double	 reproj;	/* 3: inlier threshold, pixels */
+	double	 refine;	/* 1.5: refinement's tight threshold; 0: none */
+	int	 iters;		/* 2000: robust estimator's iterations */
+	double	 confidence;	/* 0.999: robust estimator's confidence */
+	int	 min_inliers;	/* 10: fewer inliers is no match */
+	double	 min_inlier_ratio; /* 0.1: inliers / matches, at least */
+	double	 min_area;	/* 0.0005: box area / frame area, at least */
+	double	 max_area;	/* 2.5: ... at most */
+	double	 min_scale;	/* 0.005: sqrt(box area / catalog image area) */
+	double	 max_scale;	/* 20: ... at most */
+	double	 max_aspect;	/* 3: box aspect / catalog aspect, either way */
+	double	 min_angle;	/* 25: the box's interior angles, degrees */
+	double	 margin;	/* 0.5: corners within the frame grown by this
+				 * fraction of its size on every side */
+	double	 min_spread;	/* 0.02: inliers' convex hull / catalog area */
+};
+
+void	 cv_verify_defaults(struct cv_verify_params *);
+
+struct cv_match {
+	int	 verified;	/* 1 if every check passed */
+	const char *why;	/* if not: the check that failed (a constant) */
+	int	 matches;	/* tentative matches (after the ratio test) */
+	int	 inliers;
+	double	 score;		/* 0..1, see cv_verify() */
+	double	 H[9];		/* catalog pixels to frame pixels, row-major */
+	double	 box[8];	/* the catalog image's corners in the frame,
+				 * x,y clockwise from top-left */
+	float	*pairs;		/* inliers: catalog x,y, frame x,y (malloc'd) */
+	int	 npairs;
+};
+
+/*
+ * Is the catalog image in the frame?
+ *
+ * Matching: each catalog keypoint's two nearest frame keypoints (exact,
+ * in integers, so the same everywhere), Lowe's ratio test, and one
+ * catalog keypoint per frame keypoint (the nearest).
+ *
+ * Geometry: a homography by the robust estimator at reproj pixels, then
+ * refined: of that estimate, its least-squares refit on its inliers,
+ * and a second consensus at the tight refine threshold over all matches
+ * (polished by least squares, and kept only when most of its inliers
+ * are the first estimate's), the one with most matches within the
+ * tight threshold wins.  A generous threshold lets matches off the
+ * object's plane pull the fit; the tight consensus finds the dominant
+ * plane.  The inliers are the matches within reproj of the result.
+ *
+ * Checks, in order, each a reason in m->why: enough keypoints, matches
+ * and inliers, inlier ratio, the outline (the catalog image's corners)
+ * in front of the camera, convex and clockwise like the image (not
+ * mirrored), no side under 4 pixels, interior angles, area relative to
+ * the frame, scale relative to the catalog image, aspect change,
+ * corners within the frame's margin, and the inliers spread over the
+ * catalog image.
+ *
+ * The score is
+ *
+ *	inliers / (inliers + 20) * sqrt(inliers / matches)
+ *
+ * growing with the evidence (20 inliers give at most 0.5, 60 at most
+ * 0.75) and falling with the share of matches the homography does not
+ * explain.
+ *
+ * Returns 0 with *m filled (free m->pairs with cv_match_free()), or -1
+ * on error: the sets hold keypoints of different kinds.  The sets are
+ * only read: any number of threads may verify with the same sets.
+ * PM_NO_SIMD in the environment selects the plain distance loops (for
+ * tests: they give the same results).
+ */
+int	 cv_verify(const struct cv_kpset *cat, const struct cv_kpset *frame,
+	    const struct cv_verify_params *, struct cv_match *m);
+void	 cv_match_free(struct cv_match *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
