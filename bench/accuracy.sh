@@ -1,0 +1,162 @@
+#!/bin/sh
+# bench/accuracy.sh: pm's accuracy on clips made from real media with a
+# known ground truth, beside two baselines scored in the same run:
+#   embed  the decision of the system pm replaces: a frame shows a product
+#          when the cosine similarity of their pm-embed vectors passes a
+#          threshold (the threshold with the best F1 on this very data,
+#          which flatters it)
+#   brute  every catalog image verified in every frame by cv_verify(), no
+#          shortlist (bench/gen/brute.c)
+#
+# usage: bench/accuracy.sh [-v]		(-v: every interval and false claim)
+#
+# The media come from Debian's opencv-doc and python3-imageio packages
+# (bench/media.sh, apt-get download); bench/accuracy.scene describes the
+# clips, which accgen makes once into bench/out/acc (again when the scene
+# or the generator changes).  The stages that are not built yet are
+# skipped, with what they hold up.  Environment: PM_BENCH_JOBS (threads,
+# default 2), PM_BENCH_FRAMES (pm-frames options, default "-f 2"),
+# PM_BENCH_MATCH (pm-match options).
+set -eu
+cd "$(dirname "$0")/.."
+root=$PWD
+PATH=$root/bin:$PATH
+out=$root/bench/out/acc
+media=$root/bench/out/media
+scene=bench/accuracy.scene
+jobs=${PM_BENCH_JOBS:-2}
+fopts=${PM_BENCH_FRAMES:--f 2}
+mopts=${PM_BENCH_MATCH:-}
+verbose=
+case ${1:-} in
+-v) verbose=-v ;;
+"") ;;
+*) echo "usage: bench/accuracy.sh [-v]" >&2; exit 2 ;;
+esac
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+say() { printf 'accuracy.sh: %s\n' "$*" >&2; }
+
+make -s bench >/dev/null || { say "make bench failed"; exit 2; }
+
+# The real media the scene names.
+files=$(awk '$1 == "product" || $1 == "clip" { print $3 }
+    { for (i = 1; i <= NF; i++) if ($i ~ /^occ=/) {
+	f = substr($i, 5); sub(/:[^:]*$/, "", f); print f } }' $scene |
+    sort -u)
+sh bench/media.sh "$media" $files
+
+key=$(cat $scene bench/gen/accgen.cc | sha256sum | cut -c1-16)
+if [ "$(cat "$out/key" 2>/dev/null)" != "$key" ]; then
+	rm -rf "$out"
+	mkdir -p "$out"
+	t0=$(now)
+	bench/out/accgen -m "$media" -o "$out" $scene 2>"$out/accgen.log" ||
+	    { cat "$out/accgen.log" >&2; exit 2; }
+	echo "$key" >"$out/key"
+	say "made $(grep -c . "$out/videos.ndjson") clips in $(since "$t0")"
+else
+	say "clips: made before, in bench/out/acc"
+fi
+
+export PM_STORE="$out/store"
+run=$out/run
+rm -rf "$run"
+mkdir -p "$run"
+missing=
+for p in pm-fetch pm-frames pm-kp pm-embed pm-index pm-match; do
+	command -v $p >/dev/null || missing="$missing $p"
+done
+[ -z "$missing" ] || say "not built yet:$missing (the stages that need" \
+    "them are skipped)"
+have() {
+	for p; do
+		command -v "$p" >/dev/null || return 1
+	done
+}
+
+# stage NAME IN OUT COMMAND ARG...: run COMMAND -r REJECTS ARG... <IN >OUT,
+# timed; exit 1
+# (some records rejected) is reported and the run goes on.
+stage() {
+	name=$1 in=$2 outf=$3
+	shift 3
+	t0=$(now)
+	st=0
+	cmd=$1
+	shift
+	"$cmd" -r "$run/$name.rej" "$@" <"$in" >"$outf" 2>"$run/$name.err" ||
+	    st=$?
+	if [ $st -ge 2 ]; then
+		cat "$run/$name.err" >&2
+		say "$name failed (exit $st)"
+		exit 2
+	fi
+	msg="$name: $(since "$t0")"
+	[ $st = 0 ] || msg="$msg, $(grep -c . "$run/$name.rej" || :) records rejected (see $run/$name.err)"
+	say "$msg"
+}
+
+sets=
+sweep=
+lost=
+if have pm-fetch pm-kp; then
+	stage catalog-fetch "$out/catalog.ndjson" "$run/cat.fetch" pm-fetch -j "$jobs"
+	stage catalog-kp "$run/cat.fetch" "$run/cat.kp" pm-kp -j "$jobs"
+	cat=$run/cat.kp
+	if have pm-embed; then
+		stage catalog-embed "$run/cat.kp" "$run/cat.emb" pm-embed -j "$jobs"
+		cat=$run/cat.emb
+	fi
+else
+	say "no catalog: pm-fetch and pm-kp are needed"
+fi
+if have pm-fetch pm-frames pm-kp; then
+	stage video-fetch "$out/videos.ndjson" "$run/vid.fetch" pm-fetch -j "$jobs"
+	stage frames "$run/vid.fetch" "$run/vid.frames" pm-frames -j "$jobs" $fopts
+	stage frames-kp "$run/vid.frames" "$run/vid.kp" pm-kp -j "$jobs"
+	frames=$run/vid.kp
+	if have pm-embed; then
+		stage frames-embed "$run/vid.kp" "$run/vid.emb" pm-embed -j "$jobs"
+		frames=$run/vid.emb
+	fi
+	say "$(grep -c '"type":"frame"' "$frames") frames sampled ($fopts)"
+else
+	say "no frames: pm-fetch, pm-frames and pm-kp are needed"
+fi
+
+if have pm-fetch pm-frames pm-kp pm-embed pm-index pm-match; then
+	stage index "$cat" "$run/index.ndjson" pm-index -o "$run/catalog.idx"
+	stage match "$frames" "$run/pm.ndjson" pm-match -j "$jobs" -i "$run/catalog.idx" $mopts
+	sets="$sets pm=$run/pm.ndjson"
+else
+	say "pm: skipped (needs every stage)"
+fi
+if have pm-fetch pm-frames pm-kp pm-embed; then
+	stage embed-baseline "$frames" "$run/embed.ndjson" bench/out/embbase -j "$jobs" "$cat"
+	sets="$sets embed=$run/embed.ndjson"
+	sweep="-S embed"
+else
+	say "embed baseline: skipped (needs pm-fetch, pm-frames, pm-kp, pm-embed)"
+fi
+if have pm-fetch pm-frames pm-kp; then
+	stage brute-baseline "$frames" "$run/brute.ndjson" bench/out/brute -j "$jobs" "$cat"
+	sets="$sets brute=$run/brute.ndjson"
+	case $sets in *pm=*) lost="-L pm:brute" ;; esac
+else
+	say "brute-force baseline: skipped (needs pm-fetch, pm-frames, pm-kp)"
+fi
+
+if [ -z "$sets" ]; then
+	say "nothing to score yet; the benchmark's clips are in $out/videos"
+	exit 0
+fi
+echo
+echo "pm accuracy benchmark (bench/accuracy.sh): $(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+# shellcheck disable=SC2086
+bench/out/accscore $verbose $sweep $lost -t "$out/truth.ndjson" $sets
+echo
+echo "Frames sampled by pm-frames $fopts; embed and brute see the same frames"
+echo "and join frame matches into appearances when at most 1.5 s apart."
+[ -z "$sweep" ] || echo "embed's threshold is the one with the best F1 on this data."
