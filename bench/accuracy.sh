@@ -12,18 +12,15 @@
 #
 # The media come from Debian's opencv-doc and python3-imageio packages
 # (bench/media.sh, apt-get download); bench/accuracy.scene describes the
-# clips, which accgen makes once into bench/out/acc (again when the scene
-# or the generator changes).  The stages that are not built yet are
-# skipped, with what they hold up.  Environment: PM_BENCH_JOBS (threads,
-# default 2), PM_BENCH_FRAMES (pm-frames options, default "-f 2"),
-# PM_BENCH_MATCH (pm-match options).
+# clips, which accgen makes once into bench/out/acc (bench/clips.sh).
+# The stages not built yet are skipped, with what they hold up.
+# Environment: PM_BENCH_JOBS (threads, default 2), PM_BENCH_FRAMES
+# (pm-frames options, default "-f 2"), PM_BENCH_MATCH (pm-match options).
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
 PATH=$root/bin:$PATH
 out=$root/bench/out/acc
-media=$root/bench/out/media
-scene=bench/accuracy.scene
 jobs=${PM_BENCH_JOBS:-2}
 fopts=${PM_BENCH_FRAMES:--f 2}
 mopts=${PM_BENCH_MATCH:-}
@@ -38,27 +35,8 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 say() { printf 'accuracy.sh: %s\n' "$*" >&2; }
 
-make -s bench >/dev/null || { say "make bench failed"; exit 2; }
-
-# The real media the scene names.
-files=$(awk '$1 == "product" || $1 == "clip" { print $3 }
-    { for (i = 1; i <= NF; i++) if ($i ~ /^occ=/) {
-	f = substr($i, 5); sub(/:[^:]*$/, "", f); print f } }' $scene |
-    sort -u)
-sh bench/media.sh "$media" $files
-
-key=$(cat $scene bench/gen/accgen.cc | sha256sum | cut -c1-16)
-if [ "$(cat "$out/key" 2>/dev/null)" != "$key" ]; then
-	rm -rf "$out"
-	mkdir -p "$out"
-	t0=$(now)
-	bench/out/accgen -m "$media" -o "$out" $scene 2>"$out/accgen.log" ||
-	    { cat "$out/accgen.log" >&2; exit 2; }
-	echo "$key" >"$out/key"
-	say "made $(grep -c . "$out/videos.ndjson") clips in $(since "$t0")"
-else
-	say "clips: made before, in bench/out/acc"
-fi
+sh bench/clips.sh
+say "clips, catalog and truth in bench/out/acc"
 
 export PM_STORE="$out/store"
 run=$out/run
@@ -76,9 +54,9 @@ have() {
 	done
 }
 
-# stage NAME IN OUT COMMAND ARG...: run COMMAND -r REJECTS ARG... <IN >OUT,
-# timed; exit 1
-# (some records rejected) is reported and the run goes on.
+# stage NAME IN OUT COMMAND ARG...: run COMMAND -r REJECTS ARG... <IN
+# >OUT, timed; exit 1 (some records rejected) is reported and the run
+# goes on.
 stage() {
 	name=$1 in=$2 outf=$3
 	shift 3
