@@ -126,6 +126,28 @@ else
 	say "brute-force baseline: skipped (needs pm-fetch, pm-frames, pm-kp)"
 fi
 
+# graf1 -> graf3, the Oxford "Graffiti" pair in t/data: the box against
+# the dataset's true homography H1to3p (goal: every corner within 2 px).
+graf=
+if have pm-fetch pm-kp; then
+	g=$run/graf
+	mkdir -p "$g"
+	echo "{\"type\":\"product\",\"id\":\"graf1\",\"images\":[\"$root/t/data/graf1.png\"]}" |
+	    pm-fetch | pm-kp >"$g/cat.kp"
+	b=$(pm-store put t/data/graf3.png)
+	echo "{\"type\":\"frame\",\"video\":\"graf\",\"t\":0,\"blob\":\"$b\",\"w\":800,\"h\":640}" |
+	    pm-kp >"$g/frame.kp"
+	bench/out/brute "$g/cat.kp" "$g/frame.kp" >"$g/brute.ndjson"
+	graf="$graf brute=$g/brute.ndjson"
+	if have pm-embed pm-index pm-match; then
+		pm-embed <"$g/cat.kp" >"$g/cat.emb"
+		pm-embed <"$g/frame.kp" >"$g/frame.emb"
+		pm-index -o "$g/idx" <"$g/cat.emb" >/dev/null
+		pm-match -i "$g/idx" <"$g/frame.emb" >"$g/pm.ndjson"
+		graf="pm=$g/pm.ndjson$graf"
+	fi
+fi
+
 if [ -z "$sets" ]; then
 	say "nothing to score yet; the benchmark's clips are in $out/videos"
 	exit 0
@@ -134,6 +156,32 @@ echo
 echo "pm accuracy benchmark (bench/accuracy.sh): $(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 # shellcheck disable=SC2086
 bench/out/accscore $verbose $sweep $lost -t "$out/truth.ndjson" $sets
+if [ -n "$graf" ]; then
+	echo
+	echo "graf1 -> graf3 (t/data, H1to3p): box corners against the true homography"
+	h=$(sed -n '/<data>/,/<\/data>/p' t/data/H1to3p.xml |
+	    sed 's/<[^>]*>//g' | tr '\n' ' ')
+	for s in $graf; do
+		jq -r 'select(.type == "match" and .product == "graf1") |
+		    .box | map(map(tostring) | join(" ")) | join(" ")' \
+		    "${s#*=}" | awk -v h="$h" -v n="${s%%=*}" '
+		    BEGIN { split(h, H, " "); found = 0 }
+		    { found = 1; w = 800; ht = 640; max = 0; sum = 0
+		      split("-0.5 -0.5 " w - 0.5 " -0.5 " w - 0.5 " " ht - 0.5 \
+			  " -0.5 " ht - 0.5, c, " ")
+		      for (k = 0; k < 4; k++) {
+			x = c[2 * k + 1]; y = c[2 * k + 2]
+			z = H[7] * x + H[8] * y + H[9]
+			px = (H[1] * x + H[2] * y + H[3]) / z
+			py = (H[4] * x + H[5] * y + H[6]) / z
+			e = sqrt(($(2 * k + 1) - px) ^ 2 + ($(2 * k + 2) - py) ^ 2)
+			sum += e; if (e > max) max = e
+		      }
+		      printf "  %-6s worst corner %.2f px, mean %.2f px  (goal: within 2 px)\n",
+			  n, max, sum / 4 }
+		    END { if (!found) printf "  %-6s no match\n", n }'
+	done
+fi
 echo
 echo "Frames sampled by pm-frames $fopts; embed and brute see the same frames"
 echo "and join frame matches into appearances when at most 1.5 s apart."
