@@ -17,10 +17,10 @@
 # usage: bench/match.sh [size ...]
 #
 # Distractors, their keypoints and vectors are made once into
-# bench/out/match (in chunks of 10000) and kept; the 100000 take hours of
-# pm-kp on 2 cores the first time, and a few GB.  Environment:
-# PM_BENCH_JOBS (threads, default 2), PM_BENCH_FRAMES (pm-frames
-# options, default "-f 2").
+# bench/out/match (in chunks of 10000) and kept: 100000 take about an
+# hour of pm-kp on 2 idle cores the first time, and some 10 GB.
+# Environment: PM_BENCH_JOBS (threads, default 2), PM_BENCH_FRAMES
+# (pm-frames options, default "-f 2").
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -110,8 +110,9 @@ t5=$(now)
 nframes=$(grep -c '"type":"frame"' "$out/frames.ndjson")
 nvid=$(grep -c . "$acc/videos.ndjson")
 napp=$(grep -c '"type":"appearance"' "$out/results.ndjson" || :)
-dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 \
-    $(jq -r .src "$acc/videos.ndjson") | awk '{ s += $1 } END { print s }')
+dur=$(for v in $(jq -r .src "$acc/videos.ndjson"); do
+	ffprobe -v error -show_entries format=duration -of csv=p=0 "$v"
+done | awk '{ s += $1 } END { print s }')
 
 echo
 echo "pm speed benchmark (bench/match.sh): $(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores"
@@ -136,22 +137,26 @@ for s in $sizes; do
 	[ "$s" -gt $max ] && max=$s
 done
 need=$((max - nimg))
-nchunk=$(((need + chunk - 1) / chunk))
 k=0
-while [ $k -lt $nchunk ]; do
+while [ $((k * chunk)) -lt $need ]; do
+	n=$((need - k * chunk))
+	[ $n -le $chunk ] || n=$chunk
 	c=$out/distract.$k.ndjson
-	if [ ! -s "$c" ]; then
+	got=0
+	[ ! -s "$c" ] || got=$(grep -c . "$c")
+	if [ "$got" -lt $n ]; then
 		t0=$(now)
 		mkdir -p "$out/distract"
-		bench/out/distract -f $((k * chunk)) -n $chunk -o "$out/distract" \
+		bench/out/distract -f $((k * chunk)) -n $n -o "$out/distract" \
 		    $srcimg | pm-fetch -j "$jobs" | pm-kp -j "$jobs" |
 		    pm-embed -j "$jobs" | grep '"type":"image"' >"$c.tmp"
 		mv "$c.tmp" "$c"
-		say "distractors $((k * chunk))..$(((k + 1) * chunk - 1)):" \
+		say "distractors $((k * chunk)) to $((k * chunk + n - 1)):" \
 		    "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s"
 	fi
 	k=$((k + 1))
 done
+nchunk=$k
 
 echo
 printf '  %-9s %9s %9s %9s %13s %11s  %s\n' "catalog" "index s" \
