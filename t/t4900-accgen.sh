@@ -105,4 +105,16 @@ test_expect_success FFMPEG 'accscore -S picks the threshold with the best F1' '
 	grep "^appearance precision  *1.000" score
 '
 
+test_expect_success FFMPEG 'brute finds the product where the truth has it, not its mirror image' '
+	pm-fetch <out/catalog.ndjson | pm-kp >cat.kp &&
+	pm-fetch <out/videos.ndjson | pm-frames -f 5 | pm-kp >frames.kp &&
+	"$B/brute" cat.kp frames.kp >brute.ndjson &&
+	grep -q "\"type\":\"match\"" brute.ndjson &&
+	"$B/accscore" -t out/truth.ndjson brute=brute.ndjson >score &&
+	grep "^appearance precision  *1.000" score &&
+	grep "^appearance recall  *1.000" score &&
+	grep "^false appearances, look-alikes  *0 " score &&
+	awk "/^box IoU, median/ { exit !(\$4 >= 0.9) }" score
+'
+
 test_done
