@@ -228,6 +228,7 @@ main(int argc, char **argv)
 	posix_spawn_file_actions_addclose(&fa, pfd[1]);
 	pid_t pid;
 	int e = posix_spawnp(&pid, "ffmpeg", &fa, nullptr, av.data(), environ);
+	posix_spawn_file_actions_destroy(&fa);
 	if (e != 0)
 		die(std::string("ffmpeg: ") + strerror(e));
 	close(pfd[1]);
@@ -292,7 +293,7 @@ main(int argc, char **argv)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		die(src + ": ffmpeg failed");
 	if (i != nframes)
-		die(src + ": " + std::to_string(i) + " frames, the truth says " +
+		die(src + ": " + std::to_string(i) + " frames, the truth: " +
 		    std::to_string(nframes));
 	printf("checked %zu ncc %.3f shifted %.3f\n", good.size(),
 	    median(good), median(bad));

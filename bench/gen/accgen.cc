@@ -350,7 +350,8 @@ parse(const std::string &file)
 				if (k == "crop") {
 					auto c = split(v, ',');
 					if (c.size() != 4)
-						die(where + ": crop=x0,y0,x1,y1");
+						die(where +
+						    ": crop=x0,y0,x1,y1");
 					for (int j = 0; j < 4; j++)
 						p.crop[j] = num(c[j], where);
 				} else if (k == "flip")
@@ -445,7 +446,8 @@ parse(const std::string &file)
 				else if (k == "occ") {
 					size_t c = v.rfind(':');
 					if (c == std::string::npos)
-						die(where + ": occ=FILE:FRACTION");
+						die(where +
+						    ": occ=FILE:FRACTION");
 					o.occfile = v.substr(0, c);
 					o.occ = num(v.substr(c + 1), where);
 				} else if (k == "tags")
@@ -783,7 +785,8 @@ render(clip &c, const std::string &media, const std::string &out,
 			fr.convertTo(frame(r), CV_8UC3, 255);
 		}
 		for (auto &oc : occs) {
-			cv::Rect r = oc.first, in = r & cv::Rect(0, 0, c.w, c.h);
+			cv::Rect r = oc.first;
+			cv::Rect in = r & cv::Rect(0, 0, c.w, c.h);
 			if (in.empty())
 				continue;
 			/* a fixed strip of the occluder's image */
@@ -823,6 +826,58 @@ render(clip &c, const std::string &media, const std::string &out,
 		close(fd);
 		reap(rp, c.id + ": re-encoding");
 		unlink(first.c_str());
+	}
+}
+
+/*
+ * The truth of a clip: its true intervals, the runs of frames where a
+ * product is visible, tagged with the clip's tags and its objects', and
+ * the corners of each product in each frame it is in.
+ */
+void
+write_truth(FILE *fp, const clip &c, const std::vector<std::string> &tags,
+    const std::vector<truthrow> &rows)
+{
+	std::map<std::string, std::vector<int>> vis;
+	for (auto &r : rows)
+		if (r.visible >= VISIBLE_MIN)
+			vis[r.product].push_back(r.frame);
+	for (auto &kv : vis) {
+		auto &fr = kv.second;
+		std::sort(fr.begin(), fr.end());
+		fr.erase(std::unique(fr.begin(), fr.end()), fr.end());
+		size_t a = 0;
+		for (size_t b = 1; b <= fr.size(); b++) {
+			if (b < fr.size() && fr[b] == fr[b - 1] + 1)
+				continue;
+			std::vector<std::string> it = tags;
+			for (auto &o : c.objs) {
+				if (o.product != kv.first ||
+				    o.t1 * c.fps < fr[a] ||
+				    o.t0 * c.fps > fr[b - 1])
+					continue;
+				for (auto &g : o.tags)
+					if (std::count(it.begin(), it.end(),
+					    g) == 0)
+						it.push_back(g);
+			}
+			fprintf(fp, "{\"type\":\"truth-interval\",\"video\":%s,"
+			    "\"product\":%s,\"start\":%.3f,\"end\":%.3f,"
+			    "\"tags\":%s}\n", json_str(c.id).c_str(),
+			    json_str(kv.first).c_str(), (double)fr[a] / c.fps,
+			    (double)fr[b - 1] / c.fps, json_tags(it).c_str());
+			a = b;
+		}
+	}
+	for (auto &r : rows) {
+		fprintf(fp, "{\"type\":\"truth-frame\",\"video\":%s,"
+		    "\"frame\":%d,\"t\":%.3f,\"product\":%s,\"box\":[",
+		    json_str(c.id).c_str(), r.frame, (double)r.frame / c.fps,
+		    json_str(r.product).c_str());
+		for (int k = 0; k < 4; k++)
+			fprintf(fp, "%s[%.2f,%.2f]", k ? "," : "", r.q[k].x,
+			    r.q[k].y);
+		fprintf(fp, "],\"visible\":%.3f}\n", r.visible);
 	}
 }
 
@@ -924,59 +979,7 @@ main(int argc, char **argv)
 			    "\"fps\":%d,\"frames\":%d,\"tags\":%s}\n",
 			    json_str(c.id).c_str(), json_str(vid).c_str(),
 			    c.w, c.h, c.fps, n, json_tags(tags).c_str());
-			/* intervals: runs of frames where it is visible */
-			std::map<std::string, std::vector<int>> vis;
-			for (auto &r : rows)
-				if (r.visible >= VISIBLE_MIN)
-					vis[r.product].push_back(r.frame);
-			for (auto &kv : vis) {
-				auto &fr = kv.second;
-				std::sort(fr.begin(), fr.end());
-				fr.erase(std::unique(fr.begin(), fr.end()),
-				    fr.end());
-				size_t a = 0;
-				for (size_t b = 1; b <= fr.size(); b++) {
-					if (b < fr.size() &&
-					    fr[b] == fr[b - 1] + 1)
-						continue;
-					/* the tags of the objects it shows */
-					std::vector<std::string> it = tags;
-					for (auto &o : c.objs) {
-						if (o.product != kv.first ||
-						    o.t1 * c.fps < fr[a] ||
-						    o.t0 * c.fps > fr[b - 1])
-							continue;
-						for (auto &g : o.tags)
-							if (std::find(it.begin(),
-							    it.end(), g) ==
-							    it.end())
-								it.push_back(g);
-					}
-					fprintf(truth, "{\"type\":"
-					    "\"truth-interval\",\"video\":%s,"
-					    "\"product\":%s,\"start\":%.3f,"
-					    "\"end\":%.3f,\"tags\":%s}\n",
-					    json_str(c.id).c_str(),
-					    json_str(kv.first).c_str(),
-					    (double)fr[a] / c.fps,
-					    (double)fr[b - 1] / c.fps,
-					    json_tags(it).c_str());
-					a = b;
-				}
-			}
-			for (auto &r : rows) {
-				fprintf(truth, "{\"type\":\"truth-frame\","
-				    "\"video\":%s,\"frame\":%d,\"t\":%.3f,"
-				    "\"product\":%s,\"box\":[",
-				    json_str(c.id).c_str(), r.frame,
-				    (double)r.frame / c.fps,
-				    json_str(r.product).c_str());
-				for (int k = 0; k < 4; k++)
-					fprintf(truth, "%s[%.2f,%.2f]",
-					    k ? "," : "", r.q[k].x, r.q[k].y);
-				fprintf(truth, "],\"visible\":%.3f}\n",
-				    r.visible);
-			}
+			write_truth(truth, c, tags, rows);
 			fprintf(stderr, "accgen: %s: %d frames\n",
 			    c.id.c_str(), n);
 		}

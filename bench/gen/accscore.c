@@ -203,7 +203,8 @@ truth_rec(json_t *j, const char *where, void *arg)
 		videos = pm_reallocarray(videos, nvideos + 1, sizeof *videos);
 		tv = &videos[nvideos++];
 		if (jstr(j, "video") == NULL || jnum(j, "fps", &v) == -1)
-			pm_err(2, "%s: truth-video without video or fps", where);
+			pm_err(2, "%s: truth-video without video or fps",
+			    where);
 		tv->id = (char *)intern(jstr(j, "video"));
 		tv->fps = (int)v;
 		tv->frames = jnum(j, "frames", &v) == 0 ? (int)v : 0;
@@ -401,15 +402,18 @@ quad_iou(const double a[8], const double b[8])
 	memcpy(in, a, 8 * sizeof *a);
 	for (i = 0; i < 4 && n > 0; i++) {
 		double ex = cb[2 * i], ey = cb[2 * i + 1];
-		double fx = cb[2 * ((i + 1) % 4)], fy = cb[2 * ((i + 1) % 4) + 1];
+		double fx = cb[2 * ((i + 1) % 4)];
+		double fy = cb[2 * ((i + 1) % 4) + 1];
 		int m = 0;
 
 		for (k = 0; k < n && m < 15; k++) {
 			double px = in[2 * k], py = in[2 * k + 1];
 			double qx = in[2 * ((k + 1) % n)];
 			double qy = in[2 * ((k + 1) % n) + 1];
-			double sp = (fx - ex) * (py - ey) - (fy - ey) * (px - ex);
-			double sq = (fx - ex) * (qy - ey) - (fy - ey) * (qx - ex);
+			double sp = (fx - ex) * (py - ey) -
+			    (fy - ey) * (px - ex);
+			double sq = (fx - ex) * (qy - ey) -
+			    (fy - ey) * (qx - ex);
 
 			if (sp >= 0) {
 				out[2 * m] = px;
@@ -697,13 +701,16 @@ static double g_tiou(struct set *s, void *a) { return s->tiou; }
 static double g_biou(struct set *s, void *a) { return s->nbox ? s->biou : NAN; }
 static double g_cerr(struct set *s, void *a) { return s->nbox ? s->cerr : NAN; }
 static double g_napps(struct set *s, void *a) { return s->napps; }
-static double g_nms(struct set *s, void *a) { return s->nms ? (double)s->nms : NAN; }
+static double g_nms(struct set *s, void *a)
+    { return s->nms ? (double)s->nms : NAN; }
 static double g_nbox(struct set *s, void *a) { return s->nbox; }
 static double g_faempty(struct set *s, void *a) { return s->fa_empty; }
-static double g_fmempty(struct set *s, void *a) { return s->nms ? (double)s->fm_empty : NAN; }
+static double g_fmempty(struct set *s, void *a)
+    { return s->nms ? (double)s->fm_empty : NAN; }
 static double g_falike(struct set *s, void *a) { return s->fa_like; }
 static double g_faother(struct set *s, void *a) { return s->fa_other; }
-static double g_fmwrong(struct set *s, void *a) { return s->nms ? (double)s->fm_wrong : NAN; }
+static double g_fmwrong(struct set *s, void *a)
+    { return s->nms ? (double)s->fm_wrong : NAN; }
 static double g_thr(struct set *s, void *a) { return s->sweep ? s->thr : NAN; }
 
 /* Recall over the true intervals with tag a (column by set index). */

@@ -38,8 +38,8 @@ struct brute {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: brute [-j threads] [-r rejects] [-s store] catalog "
-	    "[file ...]\n");
+	fprintf(stderr, "usage: brute [-j threads] [-r rejects] [-s store] "
+	    "catalog [file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 

@@ -39,8 +39,8 @@ struct emb {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: embbase [-j threads] [-r rejects] [-s store] catalog "
-	    "[file ...]\n");
+	fprintf(stderr, "usage: embbase [-j threads] [-r rejects] "
+	    "[-s store] catalog [file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 
