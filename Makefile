@@ -70,6 +70,11 @@ check: all $(UNIT) $(HELPERS)
 	    echo 'make check: tests that need those tools will skip' >&2; }
 	prove -j2 $(PROVE_FLAGS) $(UNIT) t/t[0-9]*.sh
 
+# The README's first command: install what the demo runs, build, run it.
+demo: all
+	@if [ "$$(id -u)" = 0 ]; then sh share/pm/deps.sh demo; fi
+	sh share/pm/demo.sh
+
 lint:
 	mandoc -Tlint -Wwarning $(MAN)
 
@@ -95,7 +100,7 @@ clean:
 distclean: clean
 	rm -f config.mk config.log
 
-.PHONY: all check lint install uninstall clean distclean FORCE
+.PHONY: all check demo lint install uninstall clean distclean FORCE
 .SECONDARY:
 
 # The accuracy benchmark's generator, checker, scorer and baselines

@@ -113,7 +113,7 @@ done
 printf '(load average after: %s)\n' "$(cut -d" " -f1-3 /proc/loadavg)"
 
 echo
-echo "Verification of a catalog image in a frame, ms per pair (mean of 10 runs):"
+echo "Verification of a catalog image in a frame, mean of 10 runs:"
 "$out/features-ref" match 10 \
     t/data/graf1.png t/data/graf3.png \
     t/data/box.png t/data/box_in_scene.png \

@@ -8,10 +8,12 @@
 # on a 720p h264 video (t/data/cockatoo.mp4 looped to a minute) and a
 # 480p mpeg4 video (t/data/Megamind.avi scaled and looped to a minute),
 # made once into bench/out/.  Each figure is the best wall time of
-# RUNS runs (default 5) after a warm-up round, the commands taking turns;
+# RUNS runs (default 5) after a warm-up round, the commands taking turns,
+# with the CPU time (user + system, all threads) of that run beside it:
+# on a loaded machine the wall times stretch and the CPU times say more.
 # pm-frames writes its JPEGs into a fresh store made off the clock.  The
-# references decode the audio too, as the commands above do; the
-# figures without audio (-an) are printed beside them.
+# references decode the audio too, as the commands above do; the figures
+# without audio (-an) are printed beside them.
 #
 # Usage: sh bench/frames.sh   (from anywhere in a built clone)
 
@@ -20,11 +22,15 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 out=bench/out
 mkdir -p "$out"
+ERRFILE=$out/cmd.err
+OUT=$out/frames.ndjson
+export ERRFILE OUT
 
-for t in ffmpeg ffprobe; do
-	command -v $t >/dev/null 2>&1 ||
-		{ echo "frames.sh: $t not found (Debian package ffmpeg)" >&2;
-		exit 1; }
+for t in ffmpeg:ffmpeg perl:perl-base; do
+	command -v ${t%:*} >/dev/null 2>&1 || {
+		echo "frames.sh: ${t%:*} not found (Debian package ${t#*:})" >&2
+		exit 1
+	}
 done
 [ -x bin/pm-frames ] && [ -x bin/pm-store ] || make >&2
 PATH=$PWD/bin:$PATH
@@ -47,25 +53,27 @@ if [ ! -s "$mpeg4" ]; then
 	mv "$mpeg4.tmp.avi" "$mpeg4"
 fi
 
-# now: a clock in milliseconds.
-now() {
-	date +%s%N | sed 's/......$//'
-}
-
-# timed CMD...: the wall time of CMD in ms; CMD's output is discarded.
+# timed CMD...: "WALL CPU" of CMD in ms, CPU being the user and system
+# time of CMD and its threads; CMD's output is discarded.
 timed() {
-	s=$(now)
-	"$@" >/dev/null 2>"$out/cmd.err" || {
+	perl -MTime::HiRes=time -e '
+		open(my $out, ">&", \*STDOUT) or die;
+		open(STDOUT, ">", "/dev/null") or die;
+		open(STDERR, ">", $ENV{ERRFILE}) or die;
+		my $s = time;
+		my $r = system(@ARGV);
+		my @t = times;
+		exit 1 if $r;
+		printf $out "%d %d\n", (time - $s) * 1000, ($t[2] + $t[3]) * 1000;
+	' "$@" || {
 		echo "frames.sh: failed: $*" >&2
-		cat "$out/cmd.err" >&2
+		cat "$ERRFILE" >&2
 		exit 1
 	}
-	e=$(now)
-	echo $((e - s))
 }
 
 # frames V OPTS...: pm-frames OPTS on V into a fresh store made off the
-# clock; its wall time in ms.
+# clock, its records in $out/frames.ndjson; "WALL CPU" in ms.
 frames() {
 	v=$1
 	shift
@@ -73,19 +81,17 @@ frames() {
 	blob=$(pm-store -s "$out/store" put "$v")
 	printf '{"type":"video","id":"bench","blob":"%s"}\n' "$blob" \
 	    > "$out/video.ndjson"
-	s=$(now)
-	pm-frames -s "$out/store" "$@" "$out/video.ndjson" \
-	    > "$out/frames.ndjson" 2>"$out/cmd.err" || {
-		echo "frames.sh: pm-frames $* failed:" >&2
-		cat "$out/cmd.err" >&2
-		exit 1
-	}
-	e=$(now)
-	echo $((e - s))
+	timed sh -c 'exec pm-frames -s "$0" "$@" >"$OUT"' "$out/store" "$@" \
+	    "$out/video.ndjson"
 }
 
-min() {
-	if [ -z "$1" ] || [ "$2" -lt "$1" ]; then echo "$2"; else echo "$1"; fi
+# keep BEST "WALL CPU": the pair with the lower wall time.
+keep() {
+	if [ -z "$1" ] || [ "${2% *}" -lt "${1% *}" ]; then
+		echo "$2"
+	else
+		echo "$1"
+	fi
 }
 
 ratio() {
@@ -106,28 +112,33 @@ bench() {
 		f=$(timed ffmpeg -nostdin "$@" -i "$v" -f null -)
 		a=$(timed ffmpeg -nostdin "$@" -i "$v" -an -f null -)
 		if [ $i -gt 0 ]; then
-			bp=$(min "$bp" "$p")
-			bf=$(min "$bf" "$f")
-			ba=$(min "$ba" "$a")
+			bp=$(keep "$bp" "$p")
+			bf=$(keep "$bf" "$f")
+			ba=$(keep "$ba" "$a")
 		fi
 		i=$((i + 1))
 	done
-	n=$(grep -c '"type":"frame"' "$out/frames.ndjson" || :)
-	r=$(ratio "$bp" "$bf")
+	n=$(grep -c '"type":"frame"' "$OUT" || :)
+	r=$(ratio "${bp% *}" "${bf% *}")
 	verdict=$(awk -v r="$r" -v g="$goal" \
 	    'BEGIN { print r <= g ? "met" : "MISSED" }')
-	printf '%-16s %-10s %6s %7s ms %6s ms %6s %6s ms %6s %5s %s\n' \
-	    "${v##*/}" "$label" "$n" "$bp" "$bf" "$r" "$ba" \
-	    "$(ratio "$bp" "$ba")" "$goal" "$verdict"
+	printf '%-15s %-9s %6s %6s %6s %6s %6s %5s %6s %5s %4s %s\n' \
+	    "${v##*/}" "$label" "$n" "${bp% *}" "${bp#* }" "${bf% *}" \
+	    "${bf#* }" "$r" "${ba% *}" "$(ratio "${bp% *}" "${ba% *}")" \
+	    "$goal" "$verdict"
 }
 
-printf 'pm-frames bench, %s, %s cores, best of %s runs\n' \
+printf 'pm-frames bench: %s, %s cores, load %s; best wall time of %s runs\n' \
     "$(ffmpeg -version | sed -n '1s/ Copyright.*//p')" \
-    "$(getconf _NPROCESSORS_ONLN)" "$RUNS"
-printf '%-16s %-10s %6s %10s %9s %6s %9s %6s %5s %s\n' file mode frames \
-    pm-frames ffmpeg ratio "ffmpeg -an" ratio goal verdict
+    "$(getconf _NPROCESSORS_ONLN)" \
+    "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)" "$RUNS"
+printf '%-15s %-9s %6s %13s %13s %5s %12s %4s\n' "" "" "" \
+    "--pm-frames--" "---ffmpeg----" "" "-ffmpeg -an-" ""
+printf '%-15s %-9s %6s %6s %6s %6s %6s %5s %6s %5s %4s %s\n' file mode \
+    frames wall cpu wall cpu ratio wall ratio goal verdict
 for v in "$h264" "$mpeg4"; do
 	bench "$v" keyframes 1.3 "-k" -skip_frame nokey
 	bench "$v" "1 fps" 1.2 "-f 1" -threads 2
 done
+echo "(times in ms; ratio: pm-frames wall time over ffmpeg's)"
 rm -rf "$out/store"

@@ -93,12 +93,16 @@ test_expect_success 'four writers at once, same and different blobs' '
 '
 
 test_expect_success 'a writer killed mid-write leaves no visible blob' '
-	{ head -c 3000000 /dev/urandom; sleep 3; } |
-		pm-store -s killed put >kname 2>/dev/null &
+	mkfifo fifo &&
+	{ pm-store -s killed put <fifo >kname 2>/dev/null & } &&
 	writer=$! &&
-	sleep 1 &&
+	exec 7>fifo &&
+	head -c 3000000 /dev/urandom >&7 &&
+	i=0 && while [ -z "$(find killed -name ".tmp-*" 2>/dev/null)" ] &&
+	    [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done &&
 	kill -9 $writer &&
 	{ wait $writer; test $? -gt 128; } &&
+	exec 7>&- &&
 	pm-store -s killed ls >ls &&
 	test_line_count = 0 ls &&
 	test_line_count = 0 kname &&

@@ -1,11 +1,13 @@
 #!/bin/sh
 # deps.sh: install the Debian packages pm needs, and nothing more.
 #
-# Usage: sh share/pm/deps.sh [-n] [build|test|run ...]
+# Usage: sh share/pm/deps.sh [-n] [build|test|run|demo ...]
 #   build  compilers, pkg-config and the -dev packages configure probes
 #   test   what make check runs besides pm: prove, ffmpeg's tools, mandoc,
-#          python3 (the tests' HTTP servers), zstd, jq
+#          python3 (the tests' HTTP servers), zstd, jq, GNU parallel,
+#          chromium (the report's test in a real browser)
 #   run    what pm runs at run time when present: yt-dlp
+#   demo   what the demo and share/pm/job.mk run: run, ffmpeg, jq
 # With no set named, build and test. -n prints the packages it would
 # install. Must run as root; runs apt-get update first when it installs.
 
@@ -16,8 +18,9 @@ libcurl4-openssl-dev libavformat-dev libavcodec-dev libswscale-dev
 libavutil-dev libopencv-core-dev libopencv-imgproc-dev
 libopencv-imgcodecs-dev libopencv-features2d-dev libopencv-calib3d-dev
 libopencv-dnn-dev libhnswlib-dev"
-test="perl ffmpeg mandoc python3 zstd jq"
+test="perl ffmpeg mandoc python3 zstd jq parallel chromium"
 run="yt-dlp"
+demo="$run ffmpeg jq"
 
 dry=
 want=
@@ -27,7 +30,8 @@ for a; do
 	build) want="$want $build" ;;
 	test) want="$want $test" ;;
 	run) want="$want $run" ;;
-	*) echo "usage: deps.sh [-n] [build|test|run ...]" >&2; exit 2 ;;
+	demo) want="$want $demo" ;;
+	*) echo "usage: deps.sh [-n] [build|test|run|demo ...]" >&2; exit 2 ;;
 	esac
 done
 [ -n "$want" ] || want="$build $test"

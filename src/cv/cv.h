@@ -89,6 +89,12 @@ int	 cv_detector_num(const char *name);
  * smaller than CV_MIN_SIDE pixels on a side.
  */
 #define CV_MIN_SIDE	16
+/*
+ * The detector never sees more than CV_MAX_DETECT pixels a side,
+ * whatever max_side says: SIFT needs about 240 bytes per pixel it sees
+ * (400 MB at 1280x1024, 2.8 GB at 3840x3072).
+ */
+#define CV_MAX_DETECT	4096
 int	 cv_kp_extract(const void *img, size_t n, const struct cv_kp_opts *,
 	    void **blob, size_t *bloblen, int *nkp);
 

@@ -138,28 +138,33 @@ spread_grid(const std::vector<cv::KeyPoint> &kps,
 }
 
 /* The squared distance from p (in bucket cx, cy) to the nearest
- * keypoint in the buckets: rings of buckets around p, until a ring is
- * farther than the nearest found. */
+ * keypoint in the buckets: rings of buckets around p, until the next
+ * ring is farther than the nearest found. */
 static double
 nearest(const std::vector<cv::KeyPoint> &kps,
     const std::vector<std::vector<int>> &bucket, int gx, int gy, double cell,
     cv::Point2f p, int cx, int cy)
 {
 	double best = HUGE_VAL;
+	/* p's distance to the edge of its own bucket */
+	double fx = p.x / cell - cx, fy = p.y / cell - cy;
+	double edge = std::min(std::min(fx, 1 - fx), std::min(fy, 1 - fy));
 
+	edge = std::max(0.0, edge);
 	for (int ring = 0; ring < std::max(gx, gy); ring++) {
-		double reach = (ring - 1) * cell;
+		/* no point of this ring or beyond is nearer than reach */
+		double reach = (ring - 1 + edge) * cell;
 
-		if (ring > 0 && reach > 0 && reach * reach >= best)
+		if (ring > 0 && reach * reach >= best)
 			break;
 		for (int y = cy - ring; y <= cy + ring; y++) {
 			if (y < 0 || y >= gy)
 				continue;
 			for (int x = cx - ring; x <= cx + ring; x++) {
-				bool edge = y == cy - ring || y == cy + ring ||
+				bool rim = y == cy - ring || y == cy + ring ||
 				    x == cx - ring || x == cx + ring;
 
-				if (x < 0 || x >= gx || !edge)
+				if (x < 0 || x >= gx || !rim)
 					continue;
 				for (int j : bucket[y * gx + x]) {
 					double dx = kps[j].pt.x - p.x;
@@ -192,7 +197,7 @@ spread_anms(const std::vector<cv::KeyPoint> &kps,
 	int gy = std::max(1, (int)std::ceil(h / cell));
 	std::vector<std::vector<int>> bucket(gx * gy);
 	std::vector<double> r2(kps.size(), HUGE_VAL);
-	size_t n = order.size(), next = 0, inserted = 0;
+	size_t n = order.size(), next = 0;
 
 	auto cellof = [&](const cv::Point2f &p, int &cx, int &cy) {
 		cx = std::min(gx - 1, std::max(0, (int)(p.x / cell)));
@@ -207,10 +212,22 @@ spread_anms(const std::vector<cv::KeyPoint> &kps,
 			cellof(kps[order[next]].pt, cx, cy);
 			bucket[cy * gx + cx].push_back(order[next]);
 			next++;
-			inserted++;
 		}
-		if (inserted == 0)
+		if (next == 0)
 			continue;
+		if (next <= 64) {
+			/* few stronger ones yet: no need for the buckets */
+			double best = HUGE_VAL;
+
+			for (size_t i = 0; i < next; i++) {
+				double dx = kps[order[i]].pt.x - kp.pt.x;
+				double dy = kps[order[i]].pt.y - kp.pt.y;
+
+				best = std::min(best, dx * dx + dy * dy);
+			}
+			r2[order[k]] = best;
+			continue;
+		}
 		cellof(kp.pt, cx, cy);
 		r2[order[k]] = nearest(kps, bucket, gx, gy, cell, kp.pt, cx,
 		    cy);
@@ -460,8 +477,10 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
 	 * and time grows with the pixels */
 	dw = w;
 	dh = h;
-	if (o->max_side > 0 && std::max(w, h) > o->max_side) {
-		double s = (double)o->max_side / std::max(w, h);
+	int side = o->max_side > 0 ? std::min(o->max_side, CV_MAX_DETECT) :
+	    CV_MAX_DETECT;
+	if (std::max(w, h) > side) {
+		double s = (double)side / std::max(w, h);
 
 		dw = std::max(1, (int)lround(w * s));
 		dh = std::max(1, (int)lround(h * s));

@@ -4,9 +4,11 @@
  * video.h.
  *
  * The decoder is told to skip what the sampling mode does not need:
- * non-key frames in keyframe mode, non-reference frames that cannot be
- * the first frame after a sampling instant in rate mode.  Packets are
- * read one at a time, so memory does not grow with the video.
+ * non-key frames in keyframe mode; in rate mode, non-reference frames
+ * that cannot be the first frame after a sampling instant, and the
+ * packets of a GOP after the last one that can be are not sent at all.
+ * Packets are read one at a time and at most a GOP of them is held, so
+ * memory does not grow with the video.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,8 +38,13 @@
 #define SCENESIDE	64	/* longer side of the image for scene scores */
 #define PTSRING		16	/* packets remembered for rate sampling */
 #define QLEN		4	/* frames waiting to be encoded */
+#define GOPMAX		2048	/* packets of a GOP held in rate sampling */
+#define GOPBYTES	(64 << 20)	/* and their bytes */
+
+#define MAGIC		0x766964656f706d31ULL	/* "videopm1" */
 
 struct video {
+	uint64_t	 magic;		/* MAGIC: opaque pointers are ours */
 	AVFormatContext	*fmt;
 	AVIOContext	*pb;
 	int		 mempb;		/* pb reads mem, not a file */
@@ -90,7 +97,7 @@ avlog(void *avcl, int level, const char *fmt, va_list ap)
 		v = ((AVCodecContext *)avcl)->opaque;
 	else if (strcmp(c->class_name, "AVFormatContext") == 0)
 		v = ((AVFormatContext *)avcl)->opaque;
-	if (v == NULL)
+	if (v == NULL || v->magic != MAGIC)
 		return;
 	pthread_mutex_lock(&v->mu);
 	if (v->nlog++ == 0) {
@@ -303,6 +310,7 @@ open_input(struct video *v, const char *path)
 	AVDictionary *opt = NULL;
 	uint8_t *buf;
 	const char *why, *url = path ? path : "";
+	char *file;
 	struct stat sb;
 	int i, r, best;
 
@@ -311,9 +319,12 @@ open_input(struct video *v, const char *path)
 			return pm_fail("%s:", path);
 		if (S_ISREG(sb.st_mode) && sb.st_size == 0)
 			return pm_fail("not a video: empty file");
+		/* "file:" so that a colon in a path names no protocol. */
+		file = pm_asprintf("file:%s", path);
 		av_dict_set(&opt, "protocol_whitelist", "file", 0);
-		r = avio_open2(&v->pb, path, AVIO_FLAG_READ, NULL, &opt);
+		r = avio_open2(&v->pb, file, AVIO_FLAG_READ, NULL, &opt);
 		av_dict_free(&opt);
+		free(file);
 		if (r < 0)
 			return pm_fail("%s: %s", path, averr(r));
 	} else {
@@ -393,6 +404,7 @@ video_new(void)
 
 	pthread_once(&once, video_once);
 	v = pm_calloc(1, sizeof *v);
+	v->magic = MAGIC;
 	pthread_mutex_init(&v->mu, NULL);
 	return v;
 }
@@ -438,6 +450,7 @@ video_close(struct video *v)
 			avio_closep(&v->pb);
 	}
 	pthread_mutex_destroy(&v->mu);
+	v->magic = 0;
 	free(v);
 }
 
@@ -917,6 +930,13 @@ sws(struct jpeg *j, const AVFrame *f, const AVPixFmtDescriptor *d, int full,
 	return 0;
 }
 
+/* A packet held back in rate sampling. */
+struct held {
+	AVPacket	*p;
+	int		 need;		/* its frame may be sampled */
+	int		 size;
+};
+
 /*
  * A frame the sampler chose, on its way from the decoding thread to the
  * thread that filters and encodes, with the counts as they stood when
@@ -926,7 +946,7 @@ sws(struct jpeg *j, const AVFrame *f, const AVPixFmtDescriptor *d, int full,
 struct item {
 	AVFrame		*f;
 	double		 t, score;
-	long		 decoded, sampled, nerr;
+	long		 decoded, sampled, nerr, nbad;
 	double		 end;
 };
 
@@ -943,6 +963,11 @@ struct sampler {
 	double		 dur;		/* one frame, seconds */
 	int		 nopts;		/* keyframes placed by a full decode */
 	int		 untimed;	/* a packet had no pts */
+	struct held	*gop;		/* rate: packets held back */
+	int		 ngop, capgop;
+	size_t		 gopbytes;
+	int		 kwait;		/* the last held is a keyframe */
+	int		 passing;	/* a GOP too large: send as read */
 	int		 draining;	/* after the last packet */
 	int64_t		 npkt;		/* packets sent */
 	int		 havet;
@@ -955,6 +980,7 @@ struct sampler {
 	int		 haveprev;
 	long		 nerr;		/* errors of reading and decoding */
 	char		 first[200];	/* the first of them */
+	long		 nbad;		/* frames the decoder flagged damaged */
 
 	/* The queue between the threads. */
 	pthread_mutex_t	 mu;
@@ -1033,18 +1059,6 @@ skip_for(struct sampler *s, const AVPacket *pkt)
 		    pkt->pts == AV_NOPTS_VALUE && s->dec->has_b_frames > 0)
 			s->nopts = 1;
 		return s->nopts ? AVDISCARD_NONREF : AVDISCARD_NONKEY;
-	case VIDEO_RATE:
-		/*
-		 * Judging frames by their packets' times needs every packet
-		 * to have one: in AVI with packed B-frames a packet's pts
-		 * is not that of the frame it yields.
-		 */
-		if (pkt->pts == AV_NOPTS_VALUE)
-			s->untimed = 1;
-		if (s->untimed)
-			return AVDISCARD_DEFAULT;
-		return rate_needed(s, rel_time(s->v, pkt->pts)) ?
-		    AVDISCARD_DEFAULT : AVDISCARD_NONREF;
 	default:
 		return AVDISCARD_DEFAULT;
 	}
@@ -1279,10 +1293,13 @@ enqueue(struct sampler *s, const AVFrame *f, double t, double score)
 	it.score = score;
 	it.decoded = s->st->decoded;
 	it.sampled = s->st->sampled;
+	it.nbad = s->nbad;
 	it.end = s->st->end;
-	pthread_mutex_lock(&s->v->mu);
-	it.nerr = s->nerr + s->v->nlog;
-	pthread_mutex_unlock(&s->v->mu);
+	/*
+	 * Not libav's messages: frame threads may have logged errors of
+	 * frames after this one already.
+	 */
+	it.nerr = s->nerr;
 	if ((it.f = av_frame_clone(f)) == NULL) {
 		pm_fail("out of memory");
 		halt(s, -1, &it);
@@ -1312,6 +1329,8 @@ take(struct sampler *s, const AVFrame *f)
 	int pick;
 
 	s->st->decoded++;
+	if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
+		s->nbad++;
 	t = frame_time(s, f);
 	s->lastt = t;
 	s->havet = 1;
@@ -1393,10 +1412,30 @@ open_decoder(struct sampler *s, int threads)
 	return 0;
 }
 
+/* Append "; " and a formatted part to buf. */
+static void
+part(char *buf, size_t size, const char *fmt, ...) PM_PRINTF(3, 4);
+
+static void
+part(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n > 0 && n + 2 < size) {
+		memcpy(buf + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
 /*
  * What was wrong with the video, if anything: a stream that ends well
- * before its header says (by duration or by frame count), then the
- * errors, ours and libav's.
+ * before its header says (by duration or by frame count), frames the
+ * decoder marked damaged (as when data went missing), errors of reading
+ * and decoding (ours and libav's).
  */
 static void
 damage(struct sampler *s, long n)
@@ -1404,10 +1443,10 @@ damage(struct sampler *s, long n)
 	struct video *v = s->v;
 	struct video_stats *st = s->st;
 	AVStream *vs = v->st;
-	char trunc[100] = "";
 	double want = 0, slack;
-	int r = 0;
+	int trunc = 0;
 
+	st->damage[0] = '\0';
 	if (atomic_load(&s->stop) == 0) {
 		if (vs->duration > 0 && vs->duration != AV_NOPTS_VALUE)
 			want = rel_time(v, (vs->start_time != AV_NOPTS_VALUE ?
@@ -1416,33 +1455,145 @@ damage(struct sampler *s, long n)
 		    vs->nb_frames / v->info.fps > want)
 			want = vs->nb_frames / v->info.fps;
 		slack = 2 * s->dur > 0.5 ? 2 * s->dur : 0.5;
-		if (want > 0 && st->end + slack < want)
-			snprintf(trunc, sizeof trunc,
+		if (want > 0 && st->end + slack < want) {
+			part(st->damage, sizeof st->damage,
 			    "the video ends at %.3f s of %.3f s", st->end,
 			    want);
-		else if (vs->nb_frames > s->npkt)
-			/* A demuxer that resyncs past damage drops packets. */
-			snprintf(trunc, sizeof trunc, "%" PRId64 " of its %"
-			    PRId64 " frames are missing",
-			    vs->nb_frames - s->npkt, vs->nb_frames);
+			trunc = 1;
+		}
 	}
+	if (s->nbad > 0)
+		part(st->damage, sizeof st->damage, "%ld frame%s decoded "
+		    "damaged", s->nbad, s->nbad > 1 ? "s" : "");
 	if (s->nerr == 0 && n > 0) {
 		pthread_mutex_lock(&v->mu);
 		snprintf(s->first, sizeof s->first, "%s", v->log);
 		pthread_mutex_unlock(&v->mu);
 	}
-	st->errors = n + (trunc[0] != '\0');
-	if (trunc[0] != '\0')
-		r = snprintf(st->damage, sizeof st->damage, "%s%s", trunc,
-		    n > 0 ? "; " : "");
-	if (r < 0 || (size_t)r >= sizeof st->damage)
-		return;
 	if (n == 1)
-		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
-		    "a decoding error: %s", s->first);
+		part(st->damage, sizeof st->damage, "a decoding error: %s",
+		    s->first);
 	else if (n > 1)
-		snprintf(st->damage + r, sizeof st->damage - (size_t)r,
+		part(st->damage, sizeof st->damage,
 		    "%ld decoding errors, the first: %s", n, s->first);
+	st->errors = n + trunc + s->nbad;
+}
+
+/* Send a packet to the decoder, decoding what comes out, and unref it. */
+static void
+send(struct sampler *s, AVPacket *pkt, enum AVDiscard skip, AVFrame *f)
+{
+	int r;
+
+	s->dec->skip_frame = skip;
+	while (atomic_load(&s->stop) == 0) {
+		r = avcodec_send_packet(s->dec, pkt);
+		if (r == AVERROR(EAGAIN)) {
+			drain(s, f);
+			continue;
+		}
+		if (r < 0)
+			note(s, "%s", averr(r));
+		break;
+	}
+	av_packet_unref(pkt);
+	drain(s, f);
+}
+
+/*
+ * Send the first n held packets, drop the others of the first m, keep
+ * the rest held.
+ */
+static void
+release(struct sampler *s, int n, int m, AVFrame *f)
+{
+	int i;
+
+	if (m == 0)
+		return;
+	for (i = 0; i < m; i++) {
+		if (i < n && atomic_load(&s->stop) == 0)
+			send(s, s->gop[i].p, s->gop[i].need ?
+			    AVDISCARD_DEFAULT : AVDISCARD_NONREF, f);
+		s->gopbytes -= (size_t)s->gop[i].size;
+		av_packet_free(&s->gop[i].p);
+	}
+	memmove(s->gop, s->gop + m, sizeof *s->gop * (size_t)(s->ngop - m));
+	s->ngop -= m;
+}
+
+/*
+ * The packets before a keyframe K: send them up to the last one a
+ * sampled frame may need, drop the rest.  Nothing after K refers to
+ * them, unless K opens a GOP whose leading pictures (decoded after K,
+ * shown before it) refer back: then all go.
+ */
+static void
+resolve(struct sampler *s, int closed, AVFrame *f)
+{
+	int k = s->ngop - 1, last = k - 1;
+
+	if (closed)
+		while (last >= 0 && !s->gop[last].need)
+			last--;
+	release(s, last + 1, k, f);
+}
+
+/*
+ * Rate sampling of a timed stream: hold a GOP's packets until the next
+ * keyframe, to skip its tail.  A GOP too large to hold is sent as it
+ * is read.
+ */
+static void
+hold(struct sampler *s, AVPacket *pkt, int need, AVFrame *f)
+{
+	struct held *h;
+	int key = pkt->flags & AV_PKT_FLAG_KEY;
+
+	if (s->kwait) {
+		s->kwait = 0;
+		resolve(s, pkt->pts >= s->gop[s->ngop - 1].p->pts, f);
+	}
+	if (s->passing && !key) {
+		send(s, pkt, need ? AVDISCARD_DEFAULT : AVDISCARD_NONREF, f);
+		return;
+	}
+	s->passing = 0;
+	if (s->ngop == s->capgop) {
+		s->capgop = s->capgop ? 2 * s->capgop : 64;
+		s->gop = pm_reallocarray(s->gop, (size_t)s->capgop,
+		    sizeof *s->gop);
+	}
+	h = &s->gop[s->ngop++];
+	if ((h->p = av_packet_alloc()) == NULL)
+		pm_err(PM_EXIT_FATAL, "out of memory");
+	av_packet_move_ref(h->p, pkt);
+	h->need = need;
+	h->size = h->p->size;
+	s->gopbytes += (size_t)h->size;
+	if (key && s->ngop > 1)
+		s->kwait = 1;
+	if (s->ngop >= GOPMAX || s->gopbytes >= GOPBYTES) {
+		release(s, s->ngop, s->ngop, f);
+		s->kwait = 0;
+		s->passing = 1;
+	}
+}
+
+/* Send the held packets a sampled frame may need; drop the rest. */
+static void
+unhold(struct sampler *s, AVFrame *f)
+{
+	int last = s->ngop - 1;
+
+	if (s->kwait) {
+		s->kwait = 0;
+		resolve(s, 1, f);
+		last = s->ngop - 1;
+	}
+	while (last >= 0 && !s->gop[last].need)
+		last--;
+	release(s, last + 1, s->ngop, f);
 }
 
 /* Read packets and feed the decoder until the end or a stop. */
@@ -1473,23 +1624,27 @@ decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
 			if (end > s->st->end)
 				s->st->end = end;
 		}
-		s->dec->skip_frame = skip_for(s, pkt);
 		s->npkt++;
-		for (;;) {
-			r = avcodec_send_packet(s->dec, pkt);
-			if (r == AVERROR(EAGAIN)) {
-				drain(s, f);
-				if (atomic_load(&s->stop) != 0)
-					break;
-				continue;
-			}
-			if (r < 0)
-				note(s, "%s", averr(r));
-			break;
+		if (s->o->mode != VIDEO_RATE) {
+			send(s, pkt, skip_for(s, pkt), f);
+			continue;
 		}
-		av_packet_unref(pkt);
-		drain(s, f);
+		/*
+		 * Judging frames by their packets' times needs every packet
+		 * to have one: in AVI with packed B-frames a packet's pts
+		 * is not that of the frame it yields.
+		 */
+		if (pkt->pts == AV_NOPTS_VALUE && !s->untimed) {
+			s->untimed = 1;
+			release(s, s->ngop, s->ngop, f);
+			s->kwait = 0;
+		}
+		if (s->untimed)
+			send(s, pkt, AVDISCARD_DEFAULT, f);
+		else
+			hold(s, pkt, rate_needed(s, rel_time(v, pkt->pts)), f);
 	}
+	unhold(s, f);
 	s->draining = 1;
 	if (atomic_load(&s->stop) == 0 &&
 	    avcodec_send_packet(s->dec, NULL) == 0)
@@ -1566,6 +1721,7 @@ video_sample(struct video *v, const struct video_opts *o,
 		st->sampled = s.last.sampled;
 		st->end = s.last.end;
 		nerr = s.last.nerr;
+		s.nbad = s.last.nbad;
 	}
 	damage(&s, nerr);
 	ret = 0;
@@ -1574,6 +1730,8 @@ out:
 	av_packet_free(&pkt);
 	av_frame_free(&f);
 	avcodec_free_context(&s.dec);
+	release(&s, 0, s.ngop, NULL);
+	free(s.gop);
 	gray_free(&s.small);
 	gray_free(&s.prevsmall);
 	gray_free(&s.ana);

@@ -94,9 +94,10 @@ struct video_stats {
 	long	 blur;		/* dropped: blurred */
 	long	 corrupt;	/* dropped: the decoder flagged it damaged */
 	int	 capped;	/* stopped early at opts->max */
-	long	 errors;	/* decoding and reading errors */
+	long	 errors;	/* reading and decoding errors, frames the
+				   decoder marked damaged, a truncation */
 	double	 end;		/* t of the end of the last packet read */
-	char	 damage[256];	/* first error, or a truncation; "" if none */
+	char	 damage[256];	/* what was wrong, in words; "" if nothing */
 };
 
 struct video;
@@ -111,7 +112,9 @@ typedef int video_frame_fn(const struct video_frame *, void *arg);
 
 /*
  * Decode v once, calling fn for every sampled frame in order of t.  fn
- * returns 0 to go on, 1 to stop, or -1 to fail with pm_why() set.
+ * runs on a thread of its own while decoding goes on, one frame at a
+ * time; it returns 0 to go on, 1 to stop, or -1 to fail with pm_why()
+ * set.
  * Returns 0 when the stream was read to its end (or stopped), even if
  * some of it was damaged: st->errors and st->damage say so, and the
  * frames that decoded were passed to fn.  Returns -1 when decoding could

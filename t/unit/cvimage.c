@@ -53,7 +53,7 @@ main(void)
 	size_t n, jn;
 	int w, h, r;
 
-	tap_plan(28);
+	tap_plan(29);
 	real("graf1.png", 800, 640, "png");
 	real("HappyFish.jpg", 259, 194, "jpeg");
 	real("box.png", 324, 223, "png");
@@ -105,6 +105,42 @@ main(void)
 	p = bigpng(0, 10, &n);
 	refused(p, n, "0x10", "a 0x10 PNG");
 	free(p);
+
+	/* mutated and cut headers of real images: the header reader
+	 * answers (under ASan: without reading outside the buffer) */
+	{
+		static const char *names[] = { "HappyFish.jpg", "box.png",
+		    "graf1.png", "baboon.jpg" };
+		uint32_t x = 88172645u;
+		int k, round, answered = 0, total = 0;
+		struct imghdr hd;
+
+		for (k = 0; k < 4; k++) {
+			p = testdata(names[k], &n);
+			for (round = 0; round < 1000; round++) {
+				size_t len, i;
+
+				x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+				len = x % (n < 4096 ? n : 4096);
+				q = malloc(len ? len : 1);
+				memcpy(q, p, len);
+				for (i = 0; i < (size_t)(1 + round % 8) && len > 0;
+				    i++) {
+					x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+					q[x % len] = (unsigned char)(x >> 8);
+				}
+				r = imghdr_read(q, len, &hd);
+				answered += (r == 0 && hd.w >= 1 && hd.h >= 1 &&
+				    (long)hd.w * hd.h <= IMG_MAX_PIXELS) ||
+				    (r == -1 && strlen(pm_why()) > 0);
+				total++;
+				free(q);
+			}
+			free(p);
+		}
+		ok(answered == total, "%d mutated headers: each read within "
+		    "the limits or refused with a reason", total);
+	}
 
 	/* EXIF orientation 6 (rotate 90 degrees clockwise to display): an
 	 * APP1 segment put into a real JPEG after its SOI marker */

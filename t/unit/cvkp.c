@@ -111,7 +111,7 @@ main(void)
 	size_t len, len2;
 	int i, j, w, h, bw, bh, same, x, y;
 
-	tap_plan(27);
+	tap_plan(28);
 	graf1.p = testdata("graf1.png", &graf1.n);
 	graf3.p = testdata("graf3.png", &graf3.n);
 	box.p = testdata("box.png", &box.n);
@@ -175,6 +175,19 @@ main(void)
 	ok(inside(&b, 600, 0, 800, 640) > 0 && inside(&b, -0.5, -0.5,
 	    799.5, 639.5) == b.n, "... keypoints in the original's pixels");
 	free(blob);
+	{
+		struct img wide;
+
+		wide.p = bigpng(5000, 100, &wide.n);
+		cv_kp_defaults(&o);
+		o.max_side = 0;
+		ok(extract(&wide, &o, &blob, &len, &b) == 0 && b.w == 5000 &&
+		    b.dw == CV_MAX_DETECT && b.dh == 82 && b.n == 0,
+		    "max side 0: a 5000x100 image is still scaled to %d",
+		    CV_MAX_DETECT);
+		free(blob);
+		free(wide.p);
+	}
 	cv_kp_defaults(&o);
 	o.detector = CV_ORB;
 	o.rootsift = 0;
