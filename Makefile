@@ -102,3 +102,22 @@ distclean: clean
 
 .PHONY: all check demo lint install uninstall clean distclean FORCE
 .SECONDARY:
+
+# The accuracy benchmark's generator, checker, scorer and baselines
+# (bench/accuracy.sh); check builds them for t/t4900-accgen.sh.
+BENCHPROGS = $(patsubst bench/gen/%.cc,bench/out/%,$(wildcard bench/gen/*.cc)) \
+	$(patsubst bench/gen/%.c,bench/out/%,$(wildcard bench/gen/*.c))
+
+bench: $(BENCHPROGS)
+
+bench/out/%: bench/gen/%.cc config.mk .build-flags
+	@mkdir -p bench/out
+	$(CXX) $(ALL_CXXFLAGS) -o $@ $< $(ALL_LDFLAGS) $(DEP_LIBS)
+
+bench/out/%: bench/gen/%.c src/libpm.a $(HDRS) .build-flags
+	@mkdir -p bench/out
+	$(CC) $(ALL_CFLAGS) -c -o $@.o $<
+	$(CXX) $(ALL_LDFLAGS) -o $@ $@.o $(LIBS)
+
+check: $(BENCHPROGS)
+.PHONY: bench
