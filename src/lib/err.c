@@ -88,9 +88,13 @@ pm_fail(const char *fmt, ...)
 	int saved = errno;
 	size_t n;
 
+	char buf[sizeof why];
+
+	/* Format apart: the arguments may be pm_why() itself. */
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
+	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	memcpy(why, buf, sizeof why);
 	n = strlen(why);
 	if (n > 0 && why[n - 1] == ':')
 		snprintf(why + n, sizeof why - n, " %s", strerror(saved));
