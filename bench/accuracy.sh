@@ -15,7 +15,8 @@
 # clips, which accgen makes once into bench/out/acc (bench/clips.sh).
 # The stages not built yet are skipped, with what they hold up.
 # Environment: PM_BENCH_JOBS (threads, default 2), PM_BENCH_FRAMES
-# (pm-frames options, default "-f 2"), PM_BENCH_MATCH (pm-match options).
+# (pm-frames options, default "-f 2"), PM_BENCH_KP (pm-kp options, for
+# the catalog and the frames), PM_BENCH_MATCH (pm-match options).
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,6 +25,7 @@ out=$root/bench/out/acc
 jobs=${PM_BENCH_JOBS:-2}
 fopts=${PM_BENCH_FRAMES:--f 2}
 mopts=${PM_BENCH_MATCH:-}
+kopts=${PM_BENCH_KP:-}
 verbose=
 case ${1:-} in
 -v) verbose=-v ;;
@@ -81,7 +83,7 @@ sweep=
 lost=
 if have pm-fetch pm-kp; then
 	stage catalog-fetch "$out/catalog.ndjson" "$run/cat.fetch" pm-fetch -j "$jobs"
-	stage catalog-kp "$run/cat.fetch" "$run/cat.kp" pm-kp -j "$jobs"
+	stage catalog-kp "$run/cat.fetch" "$run/cat.kp" pm-kp -j "$jobs" $kopts
 	cat=$run/cat.kp
 	if have pm-embed; then
 		stage catalog-embed "$run/cat.kp" "$run/cat.emb" pm-embed -j "$jobs"
@@ -93,7 +95,7 @@ fi
 if have pm-fetch pm-frames pm-kp; then
 	stage video-fetch "$out/videos.ndjson" "$run/vid.fetch" pm-fetch -j "$jobs"
 	stage frames "$run/vid.fetch" "$run/vid.frames" pm-frames -j "$jobs" $fopts
-	stage frames-kp "$run/vid.frames" "$run/vid.kp" pm-kp -j "$jobs"
+	stage frames-kp "$run/vid.frames" "$run/vid.kp" pm-kp -j "$jobs" $kopts
 	frames=$run/vid.kp
 	if have pm-embed; then
 		stage frames-embed "$run/vid.kp" "$run/vid.emb" pm-embed -j "$jobs"

@@ -22,7 +22,7 @@ struct kp {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pm-kp [-d detector] [-F mask] [-g cells] "
+	fprintf(stderr, "usage: pm-kp [-c contrast] [-d detector] [-F mask] [-g cells] "
 	    "[-j threads] [-m side] [-n max] [-r rejects] [-s store] "
 	    "[file ...]\n");
 	exit(PM_EXIT_FATAL);
@@ -76,8 +76,19 @@ main(int argc, char *argv[])
 	pm_init(argv[0]);
 	memset(&k, 0, sizeof k);
 	cv_kp_defaults(&k.opts);
-	while ((ch = getopt(argc, argv, "d:F:g:j:m:n:r:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:F:g:j:m:n:r:s:")) != -1) {
 		switch (ch) {
+		case 'c':
+			if (strcmp(optarg, "none") == 0)
+				k.opts.contrast = CV_CONTRAST_NONE;
+			else if (strcmp(optarg, "stretch") == 0)
+				k.opts.contrast = CV_CONTRAST_STRETCH;
+			else if (strcmp(optarg, "clahe") == 0)
+				k.opts.contrast = CV_CONTRAST_CLAHE;
+			else
+				pm_err(PM_EXIT_FATAL, "-c: unknown contrast: %s "
+				    "(none, stretch or clahe)", optarg);
+			break;
 		case 'd':
 			k.opts.rootsift = strcmp(optarg, "rootsift") == 0;
 			k.opts.detector = cv_detector_num(k.opts.rootsift ?

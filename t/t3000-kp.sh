@@ -77,21 +77,40 @@ test_expect_success '-n, -m and -g change what is kept' '
 test_expect_success '-d selects the detector' '
 	pm-kp -d orb in >orb &&
 	kp=$(field frame kp orb) &&
-	test "$(blob_byte "$kp" 8)" = 2 && test "$(blob_byte "$kp" 12)" = 0 &&
+	test "$(blob_byte "$kp" 8)" = 2 && test "$(blob_byte "$kp" 12)" = 4 &&
 	pm-kp -d akaze in >akaze &&
 	kp=$(field frame kp akaze) && test "$(blob_byte "$kp" 8)" = 3 &&
 	pm-kp -d sift in >sift &&
-	kp=$(field frame kp sift) && test "$(blob_byte "$kp" 12)" = 0 &&
-	kp=$(field frame kp out) && test "$(blob_byte "$kp" 12)" = 1
+	kp=$(field frame kp sift) && test "$(blob_byte "$kp" 12)" = 4 &&
+	kp=$(field frame kp out) && test "$(blob_byte "$kp" 12)" = 5
 '
 
 test_expect_success '-F border masks product images, never frames' '
 	pm-kp -F border in >masked &&
 	kp=$(grep HappyFish masked | sed "s/.*\"kp\":\"\([0-9a-f]*\)\".*/\1/") &&
-	test "$(blob_byte "$kp" 12)" = 3 &&
-	kp=$(field frame kp masked) && test "$(blob_byte "$kp" 12)" = 1 &&
+	test "$(blob_byte "$kp" 12)" = 7 &&
+	kp=$(field frame kp masked) && test "$(blob_byte "$kp" 12)" = 5 &&
 	kp=$(grep graf1 masked | sed "s/.*\"kp\":\"\([0-9a-f]*\)\".*/\1/") &&
-	test "$(blob_byte "$kp" 12)" = 1
+	test "$(blob_byte "$kp" 12)" = 5
+'
+
+test_expect_success FFMPEG '-c stretch finds the keypoints of a dark frame' '
+	ffmpeg -nostdin -v error -i "$TEST_DATA/box_in_scene.png" \
+	    -vf "lutyuv=y=val/4" dark.png &&
+	dark=$(pm-store put dark.png) &&
+	echo "{\"type\":\"frame\",\"video\":\"v\",\"t\":0,\"blob\":\"$dark\"}" >din &&
+	pm-kp -n 0 -c none din >dnone && pm-kp -n 0 din >dstretch &&
+	pm-kp -n 0 -c clahe din >dclahe &&
+	pm-kp -n 0 in >full &&
+	n=$(field frame nkp dnone) && s=$(field frame nkp dstretch) &&
+	c=$(field frame nkp dclahe) && f=$(field frame nkp full) &&
+	echo "none $n stretch $s clahe $c light $f" &&
+	test $((4 * n)) -lt "$s" && test $((10 * s)) -gt $((7 * f)) &&
+	test "$c" -gt "$n" &&
+	test "$(blob_byte "$(field frame kp dnone)" 12)" = 1 &&
+	test "$(blob_byte "$(field frame kp dstretch)" 12)" = 5 &&
+	test "$(blob_byte "$(field frame kp dclahe)" 12)" = 9 &&
+	test_must_fail pm-kp -c magic din 2>err && grep "unknown contrast" err
 '
 
 test_expect_success 'bad input: a reason each, rejected, the rest goes on' '

@@ -64,8 +64,15 @@ enum cv_spread {
 	CV_SPREAD_ANMS = 2	/* adaptive non-maximal suppression */
 };
 
+enum cv_contrast {
+	CV_CONTRAST_NONE = 0,	/* the image as it is */
+	CV_CONTRAST_STRETCH = 1, /* grey levels stretched to the full range */
+	CV_CONTRAST_CLAHE = 2	/* local histogram equalisation */
+};
+
 struct cv_kp_opts {
 	int	 detector;	/* enum cv_detector */
+	int	 contrast;	/* enum cv_contrast */
 	int	 max_kp;	/* keep at most this many keypoints; 0: all */
 	int	 max_side;	/* first scale to this longer side; 0: never */
 	int	 spread;	/* enum cv_spread, when there are over max_kp */
@@ -75,7 +82,7 @@ struct cv_kp_opts {
 };
 
 /* Defaults: SIFT with RootSIFT descriptors, 2000 keypoints spread by
- * ANMS, 1280 pixels, no mask. */
+ * ANMS, 1280 pixels, grey levels stretched, no mask. */
 void	 cv_kp_defaults(struct cv_kp_opts *);
 /* The detector's name ("sift"), or its number for a name; -1 if unknown. */
 const char *cv_detector_name(int detector);

@@ -57,6 +57,7 @@ cv_kp_defaults(struct cv_kp_opts *o)
 	o->spread = CV_SPREAD_ANMS;
 	o->grid = 8;
 	o->rootsift = 1;
+	o->contrast = CV_CONTRAST_STRETCH;
 	o->mask = CV_MASK_NONE;
 }
 
@@ -453,6 +454,50 @@ rootsift(unsigned char *d, int n)
 	}
 }
 
+/*
+ * SIFT's contrast threshold is absolute: in a dark or washed-out image
+ * most keypoints fall under it.  Stretch the grey levels so that all
+ * but the darkest and the brightest 0.5% of the pixels span 0..255 (an
+ * image that spans them already is left as it is), or equalise them
+ * locally (CLAHE), which also lifts a dark part of a bright image.
+ * The descriptors are normalised, so matching is unchanged otherwise.
+ */
+static void
+normalise(cv::Mat &gray, int how)
+{
+	if (how == CV_CONTRAST_CLAHE) {
+		cv::Mat out;
+		cv::createCLAHE(2.0, cv::Size(8, 8))->apply(gray, out);
+		gray = out;
+		return;
+	}
+	int hist[256] = { 0 };
+	size_t total = (size_t)gray.rows * gray.cols, cut = total / 200, sum;
+	int lo, hi;
+
+	for (int y = 0; y < gray.rows; y++) {
+		const unsigned char *row = gray.ptr(y);
+
+		for (int x = 0; x < gray.cols; x++)
+			hist[row[x]]++;
+	}
+	for (lo = 0, sum = 0; lo < 255 && sum + hist[lo] <= cut; lo++)
+		sum += hist[lo];
+	for (hi = 255, sum = 0; hi > 0 && sum + hist[hi] <= cut; hi--)
+		sum += hist[hi];
+	if (hi - lo < 1 || (lo == 0 && hi == 255))
+		return;
+	unsigned char lut[256];
+	for (int v = 0; v < 256; v++) {
+		long s = lround((v - lo) * 255.0 / (hi - lo));
+
+		lut[v] = (unsigned char)std::min(255L, std::max(0L, s));
+	}
+	cv::Mat out;
+	cv::LUT(gray, cv::Mat(1, 256, CV_8U, lut), out);
+	gray = out;
+}
+
 static int
 extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
     size_t *bloblen, int *nkp)
@@ -493,6 +538,8 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
 		cv::cvtColor(im, gray, cv::COLOR_BGR2GRAY);
 	else
 		gray = im;
+	if (o->contrast != CV_CONTRAST_NONE)
+		normalise(gray, o->contrast);
 
 	struct kpblob b;
 	memset(&b, 0, sizeof b);
@@ -552,6 +599,8 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
 	b.desctype = o->detector == CV_SIFT ? KPBLOB_L2 : KPBLOB_HAMMING;
 	b.descsize = dsize;
 	b.flags |= o->rootsift ? KPBLOB_ROOTSIFT : 0;
+	b.flags |= o->contrast == CV_CONTRAST_STRETCH ? KPBLOB_STRETCH :
+	    o->contrast == CV_CONTRAST_CLAHE ? KPBLOB_CLAHE : 0;
 	b.n = (int)keep.size();
 	b.w = w;
 	b.h = h;

@@ -143,7 +143,10 @@ kpblob_parse(struct kpblob *b, const void *buf, size_t n)
 		    "type %d of %d bytes", b->detector, b->desctype,
 		    b->descsize);
 	b->flags = get32(p + 12);
-	if (b->flags & ~(uint32_t)(KPBLOB_ROOTSIFT | KPBLOB_MASKED) ||
+	if (b->flags & ~(uint32_t)(KPBLOB_ROOTSIFT | KPBLOB_MASKED |
+	    KPBLOB_STRETCH | KPBLOB_CLAHE) ||
+	    (b->flags & (KPBLOB_STRETCH | KPBLOB_CLAHE)) ==
+	    (KPBLOB_STRETCH | KPBLOB_CLAHE) ||
 	    ((b->flags & KPBLOB_ROOTSIFT) && b->detector != KPBLOB_SIFT))
 		return pm_fail("keypoint blob: bad flags %#lx",
 		    (unsigned long)b->flags);

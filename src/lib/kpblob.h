@@ -14,7 +14,8 @@
  *	  9     1  descriptor type: 1 bytes compared by L2 distance (SIFT,
  *		   RootSIFT), 2 bits compared by Hamming distance (ORB, AKAZE)
  *	 10     2  descriptor size in bytes: 128 SIFT, 32 ORB, 61 AKAZE
- *	 12     4  flags: 1 RootSIFT, 2 foreground mask applied
+ *	 12     4  flags: 1 RootSIFT, 2 foreground mask applied, 4 grey
+ *		   levels stretched, 8 levels equalised (CLAHE, not with 4)
  *	 16     4  n, the number of keypoints
  *	 20     4  image width, pixels (as decoded, EXIF orientation applied)
  *	 24     4  image height
@@ -58,7 +59,9 @@ enum {
 
 enum {
 	KPBLOB_ROOTSIFT = 1,
-	KPBLOB_MASKED = 2
+	KPBLOB_MASKED = 2,
+	KPBLOB_STRETCH = 4,
+	KPBLOB_CLAHE = 8
 };
 
 struct kpblob {

@@ -1093,6 +1093,9 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		cv_kp_defaults(&v->kpo);
 		v->kpo.detector = f->kb.detector;
 		v->kpo.rootsift = (f->kb.flags & KPBLOB_ROOTSIFT) != 0;
+		v->kpo.contrast = f->kb.flags & KPBLOB_STRETCH ?
+		    CV_CONTRAST_STRETCH : f->kb.flags & KPBLOB_CLAHE ?
+		    CV_CONTRAST_CLAHE : CV_CONTRAST_NONE;
 		v->kpo.max_side = f->kb.dw < f->kb.w || f->kb.dh < f->kb.h ?
 		    (f->kb.dw > f->kb.dh ? f->kb.dw : f->kb.dh) : 0;
 		v->kpo.mask = CV_MASK_NONE;
