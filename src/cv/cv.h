@@ -151,11 +151,14 @@ struct cv_verify_params {
 
 void	 cv_verify_defaults(struct cv_verify_params *);
 
+#define CV_SIG_HALF	10	/* the significance of a score of 0.5 */
+
 struct cv_match {
 	int	 verified;	/* 1 if every check passed */
 	const char *why;	/* if not: the check that failed (a constant) */
 	int	 matches;	/* tentative matches (after the ratio test) */
 	int	 inliers;
+	double	 sig;		/* significance: -log10 NFA, see cv_verify() */
 	double	 score;		/* 0..1, see cv_verify() */
 	double	 H[9];		/* catalog pixels to frame pixels, row-major */
 	double	 box[8];	/* the catalog image's corners in the frame,
@@ -188,13 +191,19 @@ struct cv_match {
  * corners within the frame's margin, and the inliers spread over the
  * catalog image.
  *
- * The score is
+ * The significance of the result is -log10 of its number of false
+ * alarms (Moisan and Stival): how many homographies as well supported
+ * as this one chance would give, the n matches being at random.  Each
+ * of k matches within e pixels of its place by chance has the odds
+ * a = pi e^2 / (frame area), and
  *
- *	inliers / (inliers + 20) * sqrt(inliers / matches)
+ *	NFA = (n - 4) C(n, k) C(k, 4) a^(k - 4)
  *
- * growing with the evidence (20 inliers give at most 0.5, 60 at most
- * 0.75) and falling with the share of matches the homography does not
- * explain.
+ * minimised over k, e being the k-th smallest residual, and at least
+ * half a pixel.  It grows with the inliers, with their precision and
+ * with the share of the matches they are, and it is the same whatever
+ * the frame's size.  The score is sig / (sig + CV_SIG_HALF): 0.5 for
+ * one chance in 10^10.
  *
  * Returns 0 with *m filled (free m->pairs with cv_match_free()), or -1
  * on error: the sets hold keypoints of different kinds.  The sets are
@@ -205,6 +214,49 @@ struct cv_match {
 int	 cv_verify(const struct cv_kpset *cat, const struct cv_kpset *frame,
 	    const struct cv_verify_params *, struct cv_match *m);
 void	 cv_match_free(struct cv_match *);
+
+/*
+ * Colours.  A struct cv_colours is an image decoded in colour and
+ * scaled down to at most max_side pixels a side (0: not scaled); its
+ * coordinates stay those of the image.
+ */
+struct cv_colours;
+
+struct cv_colours *cv_colours_new(const void *img, size_t n, int max_side);
+void	 cv_colours_free(struct cv_colours *);
+size_t	 cv_colours_bytes(const struct cv_colours *);
+
+/*
+ * Do the catalog image's colours agree with the frame's where H (catalog
+ * pixels to frame pixels) puts it?  Compared over the convex hull of the
+ * catalog points of the npairs inlier pairs (cv_match's pairs), where
+ * the product is known to be in view, pixel by pixel: log-chromaticity,
+ * (log(R/G), log(B/G)), of the catalog image's small picture and of the
+ * frame's at the same place (dark and clipped pixels left out).  A
+ * change of light, of white balance or of exposure shifts
+ * log-chromaticity, or scales its spread, both of which correlation
+ * ignores; a product in other colours does not correlate, or its
+ * colours shift as a whole (a blue copy of an orange product).  So:
+ *
+ *	agree = rho - max(0, shift - CV_COLOUR_SHIFT)
+ *
+ * rho the correlation of the two as 2-vectors (about their means),
+ * shift the distance of their means; at least -1.  Each is NAN when
+ * there is nothing to compare: a grey catalog image (variance under
+ * CV_COLOUR_MINVAR), or fewer than 32 pixels to compare.
+ */
+#define CV_COLOUR_MINVAR 0.005
+#define CV_COLOUR_SHIFT	0.3
+struct cv_colour_cmp {
+	double	 agree;		/* -1..1, or NAN */
+	double	 rho;		/* correlation, -1..1, or NAN */
+	double	 shift;		/* of the means */
+	double	 var;		/* the catalog image's variance */
+	int	 n;		/* pixels compared */
+};
+int	 cv_colour_agree(const struct cv_colours *cat,
+	    const struct cv_colours *frame, const double H[9],
+	    const float *pairs, int npairs, struct cv_colour_cmp *out);
 
 #ifdef __cplusplus
 }

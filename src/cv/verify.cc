@@ -441,6 +441,58 @@ fit(const std::vector<cv::Point2f> &src, const std::vector<cv::Point2f> &dst,
 	return true;
 }
 
+static double
+lchoose(int n, int k)
+{
+	return std::lgamma(n + 1.0) - std::lgamma(k + 1.0) -
+	    std::lgamma(n - k + 1.0);
+}
+
+/*
+ * How unlikely the homography's consensus is by chance: -log10 of its
+ * number of false alarms (Moisan and Stival, "A probabilistic criterion
+ * to detect rigid point matches between two images", 2004; Moisan,
+ * Moulon and Monasse, 2012).  If the n matches were at random, each
+ * would fall within e pixels of where a homography puts it with the
+ * probability a = pi e^2 / (frame area); the expected number of
+ * homographies through 4 of them that k of them fit within e is
+ *
+ *	NFA(k, e) = (n - 4) C(n, k) C(k, 4) a^(k - 4)
+ *
+ * minimised over k, e being the k-th smallest residual (never under
+ * half a pixel, the keypoints' own precision, so that a fit through
+ * few points does not pass for a precise one).  Distances and the area
+ * are in the pixels the frame's detector saw.
+ */
+static double
+significance(const cv::Matx33d &H, const std::vector<cv::Point2f> &src,
+    const std::vector<cv::Point2f> &dst, double thr, const cv_kpset &fr)
+{
+	std::vector<double> res;
+	int n = (int)src.size();
+	double area = (double)fr.w * fr.h * fr.scale * fr.scale, best = 0;
+
+	for (int i = 0; i < n; i++) {
+		cv::Point2d q;
+
+		if (project(H, src[i], q)) {
+			double d = std::hypot(q.x - dst[i].x, q.y - dst[i].y);
+
+			if (d <= thr)
+				res.push_back(d * fr.scale);
+		}
+	}
+	std::sort(res.begin(), res.end());
+	for (int k = 5; k <= (int)res.size(); k++) {
+		double e = std::max(0.5, res[k - 1]);
+		double l = std::log(n - 4.0) + lchoose(n, k) + lchoose(k, 4) +
+		    (k - 4) * std::log(M_PI * e * e / area);
+
+		best = std::max(best, -l / std::log(10.0));
+	}
+	return best;
+}
+
 static const char *
 kind(const cv_kpset &s)
 {
@@ -567,7 +619,8 @@ verify(const cv_kpset &cat, const cv_kpset &fr,
 		m->box[2 * k + 1] = front ? q[k].y : 0;
 	}
 	double ratio = m->matches > 0 ? (double)m->inliers / m->matches : 0;
-	m->score = m->inliers / (m->inliers + 20.0) * std::sqrt(ratio);
+	m->sig = significance(Hm, src, dst, reproj, fr);
+	m->score = m->sig / (m->sig + CV_SIG_HALF);
 	m->npairs = m->inliers;
 	m->pairs = static_cast<float *>(pm_calloc(std::max(1, m->npairs),
 	    4 * sizeof(float)));

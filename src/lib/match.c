@@ -24,6 +24,11 @@
 #include "store.h"
 #include "vec.h"
 
+/* The longer side of the pictures colours are compared in: the catalog
+ * image's, the frame's. */
+#define MATCH_COLOUR_SIDE 96
+#define MATCH_FRAME_SIDE 320
+
 void
 match_defaults(struct match_params *p)
 {
@@ -32,8 +37,9 @@ match_defaults(struct match_params *p)
 	p->kvec = 5;
 	p->ef = 64;
 	p->exact = 0;
-	p->min_score = 0.3;
-	p->new_score = 0.4;
+	p->min_score = 0.4;
+	p->new_score = 0.5;
+	p->colour = 0.2;
 	p->min_cover = 0.03;
 	p->same_place = 0.2;
 	p->overlap = 0.5;
@@ -44,6 +50,7 @@ match_defaults(struct match_params *p)
 	p->threads = 1;
 	p->cache = (size_t)1 << 30;
 	cv_verify_defaults(&p->vp);
+	p->vp.min_inliers = 6;
 }
 
 /*
@@ -56,11 +63,12 @@ enum { C_NONE, C_LOADING, C_READY, C_FAILED };
 
 struct centry {
 	struct cv_kpset	*set;
-	int		 state, refs;
+	struct cv_colours *col;		/* loaded when first needed */
+	int		 state, refs, colstate;
 	int		 gone;		/* missing from the start (reported) */
 	size_t		 bytes;
 	uint64_t	 used;
-	char		*why;
+	char		*why, *colwhy;
 };
 
 struct cache {
@@ -222,14 +230,51 @@ hull_area(const struct cv_match *m)
 /* A verified candidate. */
 struct cand {
 	uint32_t	 entry, pnum;
-	double		 score, cover;
+	double		 score, cover, colour;
 	int		 inliers, matches, tracked;
 	double		 H[9], box[8];
+	float		*pts;		/* the inliers' frame x,y, sorted */
+	int		 npts;
+};
+
+/* How many of a's inliers in the frame are b's too.  Both were found
+ * among the same frame keypoints, so a shared one has the same bits. */
+static int
+shared(const struct cand *a, const struct cand *b)
+{
+	int i = 0, j = 0, n = 0, d;
+
+	while (i < a->npts && j < b->npts) {
+		if ((d = by_xy(a->pts + 2 * i, b->pts + 2 * j)) == 0) {
+			n++;
+			i++;
+			j++;
+		} else if (d < 0)
+			i++;
+		else
+			j++;
+	}
+	return n;
+}
+
+/*
+ * A frame's picture, for the colour check: its JPEG (a store blob or
+ * bytes at hand), decoded when first needed.
+ */
+struct fpic {
+	const char	*blob;		/* a blob name, or NULL: */
+	const void	*jpeg;		/* ... these bytes */
+	size_t		 len;
+	struct cv_colours *col;
+	int		 tried;
+	char		*why;
 };
 
 struct mframe {
 	char		*video;
 	double		 t;
+	char		*blob;
+	struct fpic	 pic;
 	void		*kpraw;		/* the frame's keypoint blob */
 	size_t		 kplen;
 	struct kpblob	 kb;
@@ -350,7 +395,9 @@ matcher_free(struct matcher *m)
 		return;
 	for (i = 0; i < m->cache.n; i++) {
 		cv_kpset_free(m->cache.e[i].set);
+		cv_colours_free(m->cache.e[i].col);
 		free(m->cache.e[i].why);
+		free(m->cache.e[i].colwhy);
 	}
 	free(m->cache.e);
 	for (k = 0; k < m->nspare; k++)
@@ -388,6 +435,11 @@ cache_evict(struct cache *c, uint32_t keep)
 		cv_kpset_free(c->e[best].set);
 		c->e[best].set = NULL;
 		c->e[best].state = C_NONE;
+		if (c->e[best].colstate == C_READY) {
+			cv_colours_free(c->e[best].col);
+			c->e[best].col = NULL;
+			c->e[best].colstate = C_NONE;
+		}
 		c->bytes -= c->e[best].bytes;
 	}
 }
@@ -449,6 +501,65 @@ cache_get(struct matcher *m, uint32_t i, const char **why)
 	return set;
 }
 
+/*
+ * Entry i's colours, or NULL with *why; the caller holds the entry (by
+ * cache_get()), which keeps them until cache_put().
+ */
+static struct cv_colours *
+cache_colours(struct matcher *m, uint32_t i, const char **why)
+{
+	struct cache *c = &m->cache;
+	struct centry *e = &c->e[i];
+	struct index_entry ie;
+	struct cv_colours *col = NULL;
+	char *err = NULL;
+	void *p;
+	size_t n;
+
+	pthread_mutex_lock(&c->mu);
+	while (e->colstate == C_LOADING)
+		pthread_cond_wait(&c->cv, &c->mu);
+	if (e->colstate == C_READY || e->colstate == C_FAILED) {
+		col = e->col;
+		*why = e->colwhy;
+		pthread_mutex_unlock(&c->mu);
+		return col;
+	}
+	e->colstate = C_LOADING;
+	pthread_mutex_unlock(&c->mu);
+
+	index_entry(m->ix, i, &ie);
+	if (store_get(m->st, ie.image, &p, &n) == -1)
+		err = pm_strdup(pm_why());
+	else {
+		if ((col = cv_colours_new(p, n, MATCH_COLOUR_SIDE)) == NULL)
+			err = pm_strdup(pm_why());
+		free(p);
+	}
+
+	pthread_mutex_lock(&c->mu);
+	if (col == NULL) {
+		/* said once; the image is then matched without colours */
+		pm_warn("catalog image %.12s of product %s: no colour check: "
+		    "%s", ie.image, ie.product, err);
+		m->missing++;
+		e->colstate = C_FAILED;
+		free(e->colwhy);
+		e->colwhy = err;
+		*why = err;
+	} else {
+		size_t b = cv_colours_bytes(col);
+
+		e->colstate = C_READY;
+		e->col = col;
+		e->bytes += b;
+		c->bytes += b;
+	}
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return col;
+}
+
 static void
 cache_put(struct matcher *m, uint32_t i)
 {
@@ -484,12 +595,50 @@ scratch_give(struct matcher *m, struct index_scratch *s)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* The frame's colours, or NULL (why in fp->why). */
+static struct cv_colours *
+fpic_colours(struct matcher *m, struct fpic *fp)
+{
+	void *p;
+	size_t n;
+
+	if (fp->tried)
+		return fp->col;
+	fp->tried = 1;
+	if (fp->blob != NULL) {
+		if (store_get(m->st, fp->blob, &p, &n) == -1) {
+			fp->why = pm_strdup(pm_why());
+			return NULL;
+		}
+		fp->col = cv_colours_new(p, n, MATCH_FRAME_SIDE);
+		free(p);
+	} else
+		fp->col = cv_colours_new(fp->jpeg, fp->len, MATCH_FRAME_SIDE);
+	if (fp->col == NULL)
+		fp->why = pm_strdup(pm_why());
+	return fp->col;
+}
+
+static void
+fpic_free(struct fpic *fp)
+{
+	cv_colours_free(fp->col);
+	free(fp->why);
+	memset(fp, 0, sizeof *fp);
+}
+
 void
 mframe_free(struct mframe *f)
 {
+	int i;
+
 	if (f == NULL)
 		return;
 	free(f->video);
+	free(f->blob);
+	fpic_free(&f->pic);
+	for (i = 0; f->c != NULL && i < f->nc; i++)
+		free(f->c[i].pts);
 	free(f->kpraw);
 	cv_kpset_free(f->set);
 	free(f->c);
@@ -517,12 +666,38 @@ trace_add(char **s, const char *fmt, ...)
 }
 
 /*
- * Verify entry e in the frame's keypoint set; 1 with *c filled if it is
- * there by every check, 0 if not, -1 if its keypoints cannot be read.
+ * Do entry e's colours agree with the frame's picture fp where the
+ * match puts it?  0 if they do not; 1 if they do, or cannot be told (a
+ * grey image, a picture that cannot be had: reported elsewhere).
+ */
+static int
+colours_agree(struct matcher *m, uint32_t e, struct fpic *fp,
+    const struct cv_match *cm, struct cand *c)
+{
+	struct cv_colours *cc, *fc;
+	struct cv_colour_cmp cmp;
+	const char *why;
+
+	c->colour = NAN;
+	if (m->p.colour <= -1 || fp == NULL)
+		return 1;
+	if ((cc = cache_colours(m, e, &why)) == NULL ||
+	    (fc = fpic_colours(m, fp)) == NULL)
+		return 1;
+	if (cv_colour_agree(cc, fc, cm->H, cm->pairs, cm->npairs, &cmp) == -1)
+		return 1;
+	c->colour = cmp.agree;
+	return isnan(cmp.agree) || cmp.agree >= m->p.colour;
+}
+
+/*
+ * Verify entry e in the frame's keypoint set (and its picture fp for the
+ * colours, or NULL); 1 with *c filled if it is there by every check, 0
+ * if not, -1 if its keypoints cannot be read.
  */
 static int
 verify(struct matcher *m, uint32_t e, const struct cv_kpset *fs,
-    struct cand *c, const char **why, char **trace)
+    struct fpic *fp, struct cand *c, const char **why, char **trace)
 {
 	struct cv_kpset *cs;
 	struct cv_match cm;
@@ -537,6 +712,7 @@ verify(struct matcher *m, uint32_t e, const struct cv_kpset *fs,
 	}
 	cv_kpset_size(cs, &w, &h);
 	memset(c, 0, sizeof *c);
+	c->colour = NAN;
 	c->entry = e;
 	c->pnum = m->ix->pnum[e];
 	c->score = cm.score;
@@ -550,13 +726,27 @@ verify(struct matcher *m, uint32_t e, const struct cv_kpset *fs,
 			cm.why = "score under -t";
 		else if (c->cover < m->p.min_cover)
 			cm.why = "inliers cover too little of the image";
+		else if (!colours_agree(m, e, fp, &cm, c))
+			cm.why = "colours disagree";
 		else
 			r = 1;
 	}
+	if (r == 1) {
+		int k;
+
+		c->npts = cm.npairs;
+		c->pts = pm_reallocarray(NULL, (size_t)c->npts + 1,
+		    2 * sizeof *c->pts);
+		for (k = 0; k < c->npts; k++) {
+			c->pts[2 * k] = cm.pairs[4 * k + 2];
+			c->pts[2 * k + 1] = cm.pairs[4 * k + 3];
+		}
+		qsort(c->pts, (size_t)c->npts, 2 * sizeof *c->pts, by_xy);
+	}
 	if (trace != NULL)
-		trace_add(trace, " %s:%s(%d/%d,%.3f)",
+		trace_add(trace, " %s:%s(%d/%d,%.3f,%.2f)",
 		    m->ix->product[m->ix->pnum[e]], r ? "yes" : cm.why,
-		    cm.inliers, cm.matches, cm.score);
+		    cm.inliers, cm.matches, cm.score, c->colour);
 	cv_match_free(&cm);
 	cache_put(m, e);
 	return r;
@@ -615,6 +805,8 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 	f = pm_calloc(1, sizeof *f);
 	f->video = pm_strdup(s);
 	f->t = t;
+	f->blob = pm_strdup(rec_str(r, "blob"));
+	f->pic.blob = f->blob;
 	if (store_get(m->st, kp, &f->kpraw, &f->kplen) == -1 ||
 	    kpblob_parse(&f->kb, f->kpraw, f->kplen) == -1) {
 		char *w = pm_strdup(pm_why());
@@ -704,7 +896,7 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 
 		if (i > 0 && list[i] == list[i - 1])
 			continue;
-		v = verify(m, list[i], f->set, &c, &why,
+		v = verify(m, list[i], f->set, &f->pic, &c, &why,
 		    m->p.trace != NULL ? &f->trace : NULL);
 		if (v == -1) {
 			struct index_entry e;
@@ -723,10 +915,16 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 				break;
 		if (k == f->nc)
 			f->c[f->nc++] = c;
-		else if (cand_better(&c, &f->c[k]))
+		else if (cand_better(&c, &f->c[k])) {
+			free(f->c[k].pts);
 			f->c[k] = c;
+		} else
+			free(c.pts);
 	}
 	free(list);
+	if (f->pic.why != NULL)
+		rec_warn(r, "frame %.12s: no colour check: %s", f->blob,
+		    f->pic.why);
 	qsort(f->c, (size_t)f->nc, sizeof *f->c, cmp_pnum);
 	*out = f;
 	return 0;
@@ -738,8 +936,8 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
  * neither cost time nor crowd the ratio test.  1 if it is there.
  */
 static int
-region_verify(struct matcher *m, const struct kpblob *kb, uint32_t e,
-    const double *box, struct cand *c, char **trace)
+region_verify(struct matcher *m, const struct kpblob *kb, struct fpic *fp,
+    uint32_t e, const double *box, struct cand *c, char **trace)
 {
 	struct kpblob sub = *kb;
 	struct kpblob_kp *kp, k;
@@ -783,7 +981,7 @@ region_verify(struct matcher *m, const struct kpblob *kb, uint32_t e,
 		if ((fs = cv_kpset_new(blob, len)) != NULL) {
 			if (trace != NULL)
 				trace_add(trace, " (%d kp)", n);
-			r = verify(m, e, fs, c, &why, trace);
+			r = verify(m, e, fs, fp, c, &why, trace);
 			cv_kpset_free(fs);
 		}
 		free(blob);
@@ -800,7 +998,7 @@ track(struct matcher *m, struct mframe *f, uint32_t e, const double *box,
 {
 	if (m->p.trace != NULL)
 		trace_add(&f->trace, "; track");
-	if (!region_verify(m, &f->kb, e, box, c,
+	if (!region_verify(m, &f->kb, &f->pic, e, box, c,
 	    m->p.trace != NULL ? &f->trace : NULL))
 		return 0;
 	c->tracked = 1;
@@ -834,6 +1032,7 @@ static int
 present(struct rsearch *r, const struct rjob *j, int k)
 {
 	struct kpblob kb;
+	struct fpic fp;
 	struct cand c;
 	void *blob;
 	size_t len;
@@ -841,8 +1040,14 @@ present(struct rsearch *r, const struct rjob *j, int k)
 
 	if (refine_kp(&r->f[k], r->ro, &blob, &len) == -1)
 		return -1;
+	memset(&fp, 0, sizeof fp);
+	fp.jpeg = r->f[k].jpeg;
+	fp.len = r->f[k].len;
 	yes = kpblob_parse(&kb, blob, len) == 0 &&
-	    region_verify(r->m, &kb, j->entry, j->box, &c, NULL);
+	    region_verify(r->m, &kb, &fp, j->entry, j->box, &c, NULL);
+	if (yes)
+		free(c.pts);
+	fpic_free(&fp);
 	free(blob);
 	return yes;
 }
@@ -1045,6 +1250,8 @@ match_json(struct matcher *m, struct rec *r, const struct cand *c)
 	json_object_set_new(j, "image", json_string(e.image));
 	json_object_set_new(j, "score", json_fixed(c->score, 4));
 	json_object_set_new(j, "inliers", json_integer(c->inliers));
+	if (!isnan(c->colour))
+		json_object_set_new(j, "colour", json_fixed(c->colour, 3));
 	json_object_set_new(j, "box", box_json(c->box));
 	for (i = 0; i < 9; i++)
 		json_array_append_new(h, json_fixed(c->H[i], i < 6 ? 6 : 10));
@@ -1062,7 +1269,8 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 	struct cand *c, tc;
 	struct app *a;
 	json_t *j;
-	int nc, i, k, keep;
+	float **owned;
+	int nc, nowned = 0, i, k, keep;
 	double t;
 
 	if (strcmp(r->type, "video") == 0) {
@@ -1106,6 +1314,7 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 
 	/* this frame's candidates, and the products tracked into it */
 	c = pm_reallocarray(NULL, (size_t)f->nc + v->na + 1, sizeof *c);
+	owned = pm_reallocarray(NULL, (size_t)v->na + 1, sizeof *owned);
 	memcpy(c, f->c, (size_t)f->nc * sizeof *c);
 	nc = f->nc;
 	for (i = 0; m->p.track && i < v->na; i++) {
@@ -1115,8 +1324,10 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		for (k = 0; k < nc; k++)
 			if (c[k].pnum == a->pnum)
 				break;
-		if (k == nc && track(m, f, a->entry, a->box, &tc))
+		if (k == nc && track(m, f, a->entry, a->box, &tc)) {
+			owned[nowned++] = tc.pts;
 			c[nc++] = tc;
+		}
 	}
 
 	/* one place, one product: the best claim wins */
@@ -1128,23 +1339,26 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		c[k + 1] = x;
 	}
 	for (i = 0, k = 0; i < nc; i++) {
+		const char *no = NULL;
 		int j2;
 
-		keep = 1;
-		for (j2 = 0; j2 < k; j2++)
-			if (box_iou(c[i].box, c[j2].box) > m->p.overlap) {
-				keep = 0;
-				break;
-			}
+		/* a frame keypoint is evidence for one product: a match
+		 * whose inliers are mostly a better one's (a look-alike
+		 * that shares a logo with it) is explained by that one */
+		for (j2 = 0; j2 < k && no == NULL; j2++)
+			if (box_iou(c[i].box, c[j2].box) > m->p.overlap)
+				no = "overlaps a better";
+			else if (2 * shared(&c[i], &c[j2]) > c[i].npts)
+				no = "inliers a better one's";
 		/* a product not just seen at this place needs more */
 		a = open_app(v, c[i].pnum, t, m->p.gap);
-		if (keep && c[i].score < m->p.new_score &&
+		if (no == NULL && c[i].score < m->p.new_score &&
 		    (a == NULL || box_iou(c[i].box, a->box) < m->p.same_place))
-			keep = 0;
+			no = "new, under -T";
+		keep = no == NULL;
 		if (m->p.trace != NULL)
 			trace_add(&f->trace, "; %s %s %.3f",
-			    m->ix->product[c[i].pnum], keep ? "kept" :
-			    j2 < k ? "overlaps a better" : "new, under -T",
+			    m->ix->product[c[i].pnum], keep ? "kept" : no,
 			    c[i].score);
 		if (keep)
 			c[k++] = c[i];
@@ -1205,6 +1419,9 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 	v->prev = t;
 	if (m->p.trace != NULL && f->trace != NULL)
 		fprintf(m->p.trace, "%s\n", f->trace);
+	for (i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(owned);
 	free(c);
 	return 0;
 }

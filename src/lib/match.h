@@ -36,6 +36,7 @@ struct match_params {
 	int		 exact;		/* exact vector search */
 	double		 min_score;	/* a match that continues an appearance */
 	double		 new_score;	/* a match that starts one */
+	double		 colour;	/* agreement of colours, at least */
 	double		 min_cover;	/* inliers' hull / catalog image area */
 	double		 same_place;	/* IoU of boxes: the same place */
 	double		 overlap;	/* IoU of two products' boxes: one place */

@@ -155,7 +155,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	tap_plan(19);
+	tap_plan(21);
 	if (read_h("H1to3p.xml", gt) == -1)
 		return 1;
 	cv_kpset_size(g1, &w, &h);
@@ -204,6 +204,43 @@ main(int argc, char *argv[])
 		}
 		ok(worst <= p.reproj + 1e-6, "every inlier pair within %g px "
 		    "of H (worst %.2f)", p.reproj, worst);
+	}
+	{
+		/* the significance, computed again from the pairs: the
+		 * least NFA over k of (n-4) C(n,k) C(k,4) a^(k-4), a the
+		 * odds of the k-th residual (at least 0.5 px) in 800x640 */
+		double *res = calloc((size_t)m.npairs + 1, sizeof *res), s = 0;
+		int a, b, nm = m.matches;
+
+		for (k = 0; k < m.npairs; k++) {
+			const float *q = m.pairs + 4 * k;
+			double z = m.H[6] * q[0] + m.H[7] * q[1] + m.H[8];
+			double x = (m.H[0] * q[0] + m.H[1] * q[1] + m.H[2]) / z;
+			double y = (m.H[3] * q[0] + m.H[4] * q[1] + m.H[5]) / z;
+
+			res[k] = hypot(x - q[2], y - q[3]);
+		}
+		for (a = 1; a < m.npairs; a++)
+			for (b = a; b > 0 && res[b - 1] > res[b]; b--) {
+				double x = res[b];
+
+				res[b] = res[b - 1];
+				res[b - 1] = x;
+			}
+		for (k = 5; k <= m.npairs; k++) {
+			double e = fmax(0.5, res[k - 1]);
+			double l = log(nm - 4.0) + lgamma(nm + 1.0) -
+			    lgamma(k + 1.0) - lgamma(nm - k + 1.0) +
+			    lgamma(k + 1.0) - lgamma(5.0) - lgamma(k - 3.0) +
+			    (k - 4) * log(M_PI * e * e / (800.0 * 640));
+
+			s = fmax(s, -l / log(10));
+		}
+		free(res);
+		ok(fabs(s - m.sig) < 1e-6 * s && fabs(m.score - m.sig /
+		    (m.sig + CV_SIG_HALF)) < 1e-12, "significance %.1f, as "
+		    "computed from the pairs (%.1f); score %.4f", m.sig, s,
+		    m.score);
 	}
 	cv_verify(g1, g3, &p, &m2);
 	ok(memcmp(m.H, m2.H, sizeof m.H) == 0 && m.inliers == m2.inliers &&
@@ -292,6 +329,8 @@ main(int argc, char *argv[])
 	cv_verify(box, baboon, &p, &m);
 	ok(!m.verified && m.why != NULL, "box.png is not in baboon.jpg (%s, "
 	    "%d inliers)", m.why, m.inliers);
+	ok(m.sig < 5, "... and whatever consensus there is is insignificant "
+	    "(%.2f, %d inliers of %d matches)", m.sig, m.inliers, m.matches);
 	cv_match_free(&m);
 	cv_verify(box, g3, &p, &m);
 	ok(!m.verified, "box.png is not in graf3.png (%s)", m.why);
