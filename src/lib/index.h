@@ -200,7 +200,7 @@ uint16_t index_geo(const struct kpblob_kp *);
  * whichever is smaller); the sum is divided by the entry's norm.
  * Returns the number found.
  */
-#define INDEX_HT	24
+#define INDEX_HT	16
 int	 index_vote(const struct index *, const struct index_query *, int K,
 	    struct index_hit *out, struct index_scratch *);
 
