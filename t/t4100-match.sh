@@ -326,6 +326,35 @@ test_expect_success 'boundaries refined from frames between the sampled ones' '
 	test_cmp m0 m8
 '
 
+test_expect_success 'refined to the video'"'"'s end, and to where half is out of view' '
+	# 10 frames a second, 8 s; the box in view from the start and
+	# to the end (vs), or gliding out on the right (vo): half of it is
+	# out at 5.8 s
+	ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 10 -i "$D/building.jpg" \
+	    -loop 1 -framerate 10 -i "$D/box.png" -filter_complex \
+	    "[0]scale=640:360,setsar=1[b];[1]scale=156:108,setsar=1[p];[b][p]overlay=200:100,format=yuv420p" \
+	    -t 8 -c:v mpeg4 -q:v 3 vs.mp4 &&
+	ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 10 -i "$D/building.jpg" \
+	    -loop 1 -framerate 10 -i "$D/box.png" -filter_complex \
+	    "[0]scale=640:360,setsar=1[b];[1]scale=156:108,setsar=1[p];[b][p]overlay=x=200+62.5*t:y=100,format=yuv420p" \
+	    -t 8 -c:v mpeg4 -q:v 3 vo.mp4 &&
+	for v in vs vo; do
+		b=$(pm-store put $v.mp4) &&
+		echo "{\"type\":\"video\",\"id\":\"$v\",\"src\":\"$v.mp4\",\"blob\":\"$b\"}" |
+		    pm-fetch | pm-frames -f 1 -d 0 | pm-kp >$v.in || exit 1
+	done &&
+	pm-match -i cat.idx vs.in >vs.out &&
+	jq -r "select(.type == \"appearance\") | \"\(.start) \(.end)\"" vs.out >got &&
+	say "in view throughout: $(cat got)" &&
+	awk "{ exit !(\$1 == 0 && \$2 > 7.8) }" got &&
+	pm-match -i cat.idx vo.in >vo.out &&
+	jq -r "select(.type == \"appearance\") | \"\(.start) \(.end) \(.last)\"" vo.out >got &&
+	say "gliding out: $(cat got) (half out at 5.8 s)" &&
+	awk "{ exit !(NR == 1 && \$1 == 0 && \$2 > 5.6 && \$2 < 6 && \$3 == 5) }" got &&
+	jq -e -s "map(select(.type == \"match\" and .t == 6)) |
+	    length == 1 and .[0].inside < 0.5" vo.out
+'
+
 test_expect_success 'a video that does not decode: said, boundaries kept' '
 	b=$(pm-store put "$D/box.png") &&
 	sed "1s/\"blob\":\"[0-9a-f]*\"/\"blob\":\"$b\"/" vr >vr-bad &&

@@ -29,6 +29,12 @@
 #define MATCH_COLOUR_SIDE 96
 #define MATCH_FRAME_SIDE 320
 
+/* A product is in view when at least this share of its outline is
+ * inside the frame; a match of one going out of the picture or coming
+ * in is written, but neither starts an appearance nor makes one go
+ * on. */
+#define MATCH_INSIDE	0.5
+
 void
 match_defaults(struct match_params *p)
 {
@@ -143,27 +149,49 @@ oriented(const double *box, double *q)
 	}
 }
 
-/* Intersection over union of two convex boxes. */
+/* The area two convex boxes share (corners in the order of positive
+ * area). */
 static double
-box_iou(const double *b1, const double *b2)
+inter_area(const double *q1, const double *q2)
 {
-	double p[2][32], q1[8], q2[8], inter, a1, a2;
+	double p[2][32];
 	int n = 4, i, cur = 0;
 
-	oriented(b1, q1);
-	oriented(b2, q2);
-	memcpy(p[0], q1, sizeof q1);
+	memcpy(p[0], q1, 8 * sizeof *q1);
 	for (i = 0; i < 4 && n > 0; i++) {
 		n = clip(p[cur], n, q2 + 2 * i, q2 + 2 * ((i + 1) % 4),
 		    p[1 - cur]);
 		cur = 1 - cur;
 	}
-	inter = n >= 3 ? fabs(poly_area(p[cur], n)) : 0;
+	return n >= 3 ? fabs(poly_area(p[cur], n)) : 0;
+}
+
+/* Intersection over union of two convex boxes. */
+static double
+box_iou(const double *b1, const double *b2)
+{
+	double q1[8], q2[8], inter, a1, a2;
+
+	oriented(b1, q1);
+	oriented(b2, q2);
+	inter = inter_area(q1, q2);
 	a1 = fabs(poly_area(q1, 4));
 	a2 = fabs(poly_area(q2, 4));
 	if (a1 + a2 - inter <= 0)
 		return 0;
 	return inter / (a1 + a2 - inter);
+}
+
+/* The share of a (convex) box inside a w x h frame. */
+static double
+box_inside(const double *b, int w, int h)
+{
+	double q[8], a, r[8] = { -0.5, -0.5, w - 0.5, -0.5, w - 0.5, h - 0.5,
+	    -0.5, h - 0.5 };
+
+	oriented(b, q);
+	a = fabs(poly_area(q, 4));
+	return a > 0 ? inter_area(q, r) / a : 0;
 }
 
 static int
@@ -231,6 +259,7 @@ hull_area(const struct cv_match *m)
 struct cand {
 	uint32_t	 entry, pnum;
 	double		 score, cover, colour;
+	double		 inside;	/* the box's share inside the frame */
 	int		 inliers, matches, tracked;
 	double		 H[9], box[8];
 	float		*pts;		/* the inliers' frame x,y, sorted */
@@ -308,6 +337,7 @@ struct app {
 struct video {
 	char		*id;
 	char		*blob;		/* from its video record, or NULL */
+	double		 duration;	/* ... and its duration, or NAN */
 	double		 prev;		/* the previous frame's time, or NAN */
 	struct app	*a;
 	int		 na, cap;
@@ -325,6 +355,7 @@ struct matcher {
 	int		 unrefined;	/* videos whose refinement failed */
 	struct video	*v;		/* the current video, or NULL */
 	char		*vid, *vblob;	/* the last video record's id and blob */
+	double		 vdur;		/* ... and duration, or NAN */
 	struct index_scratch *spare;	/* scratch spaces not in use */
 	int		 nspare, capspare;
 	pthread_mutex_t	 mu;
@@ -713,6 +744,12 @@ verify(struct matcher *m, uint32_t e, const struct cv_kpset *fs,
 	cv_kpset_size(cs, &w, &h);
 	memset(c, 0, sizeof *c);
 	c->colour = NAN;
+	{
+		int fw, fh;
+
+		cv_kpset_size(fs, &fw, &fh);
+		c->inside = cm.verified ? box_inside(cm.box, fw, fh) : 0;
+	}
 	c->entry = e;
 	c->pnum = m->ix->pnum[e];
 	c->score = cm.score;
@@ -1013,6 +1050,7 @@ track(struct matcher *m, struct mframe *f, uint32_t e, const double *box,
 struct rjob {
 	struct app	*a;
 	int		 end;		/* the end (1) or the start (0) */
+	int		 open;		/* no frame beyond: the video's end or start */
 	double		 lo, hi;
 	uint32_t	 entry;
 	const double	*box;
@@ -1047,6 +1085,7 @@ present(struct rsearch *r, const struct rjob *j, int k)
 	    region_verify(r->m, &kb, &fp, j->entry, j->box, &c, NULL);
 	if (yes)
 		free(c.pts);
+	yes = yes && c.inside >= MATCH_INSIDE;
 	fpic_free(&fp);
 	free(blob);
 	return yes;
@@ -1071,7 +1110,26 @@ rsearch_one(void *arg, size_t i, int thread)
 	a = k - 1;
 	for (b = k; b < r->nf && r->f[b].t < j->hi; b++)
 		;
-	/* frames a+1 .. b-1 are inside; a and b stand for lo and hi */
+	/* frames a+1 .. b-1 are inside; a and b stand for lo and hi.
+	 * Without a frame beyond, the one nearest the video's end (or
+	 * start) stands for it: if the product is there, it lasts (or
+	 * was there from the start) */
+	if (j->open && b - a > 1) {
+		k = j->end ? b - 1 : a + 1;
+		if ((y = present(r, j, k)) == -1)
+			return;
+		if (y) {
+			if (j->end)
+				j->a->end = r->f[k].t;
+			else
+				j->a->start = r->f[k].t;
+			return;
+		}
+		if (j->end)
+			b = k;
+		else
+			a = k;
+	}
 	while (b - a > 1) {
 		mid = a + (b - a) / 2;
 		if ((y = present(r, j, mid)) == -1)
@@ -1104,11 +1162,17 @@ refine(struct matcher *m, struct video *v)
 		struct app *a = &v->a[i];
 
 		if (!isnan(a->before) && a->first - a->before > 1e-6)
-			job[nj++] = (struct rjob){ a, 0, a->before, a->first,
+			job[nj++] = (struct rjob){ a, 0, 0, a->before, a->first,
+			    a->fentry, a->fbox };
+		else if (isnan(a->before) && a->first > 1e-6)
+			job[nj++] = (struct rjob){ a, 0, 1, -1, a->first,
 			    a->fentry, a->fbox };
 		if (!isnan(a->after) && a->after - a->last > 1e-6)
-			job[nj++] = (struct rjob){ a, 1, a->last, a->after,
+			job[nj++] = (struct rjob){ a, 1, 0, a->last, a->after,
 			    a->entry, a->box };
+		else if (isnan(a->after) && v->duration - a->last > 1e-6)
+			job[nj++] = (struct rjob){ a, 1, 1, a->last,
+			    v->duration + 1, a->entry, a->box };
 	}
 	if (nj == 0) {
 		free(job);
@@ -1258,6 +1322,8 @@ match_json(struct matcher *m, struct rec *r, const struct cand *c)
 	json_object_set_new(j, "H", h);
 	if (c->tracked)
 		json_object_set_new(j, "tracked", json_true());
+	if (c->inside < 0.999)
+		json_object_set_new(j, "inside", json_fixed(c->inside, 3));
 	return j;
 }
 
@@ -1282,6 +1348,9 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		m->vid = id != NULL ? pm_strdup(id) : NULL;
 		m->vblob = blob != NULL && store_name_ok(blob) ?
 		    pm_strdup(blob) : NULL;
+		if (rec_num(r, "duration", &m->vdur) == -1 ||
+		    !isfinite(m->vdur) || m->vdur <= 0)
+			m->vdur = NAN;
 		out_pass(o, r);
 		return 0;
 	}
@@ -1290,9 +1359,12 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		m->v = pm_calloc(1, sizeof *m->v);
 		m->v->id = pm_strdup(f->video);
 		m->v->prev = NAN;
+		m->v->duration = NAN;
 		if (m->vid != NULL && m->vblob != NULL &&
-		    strcmp(m->vid, f->video) == 0)
+		    strcmp(m->vid, f->video) == 0) {
 			m->v->blob = pm_strdup(m->vblob);
+			m->v->duration = m->vdur;
+		}
 	}
 	v = m->v;
 	t = f->t;
@@ -1370,6 +1442,10 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 	for (i = 0; i < nc; i++) {
 		j = match_json(m, r, &c[i]);
 		out_rec(o, j);
+		if (c[i].inside < MATCH_INSIDE) {
+			json_decref(j);
+			continue;
+		}
 
 		a = open_app(v, c[i].pnum, t, m->p.gap);
 		if (a == NULL) {
