@@ -4,7 +4,8 @@
 #
 # An example is a terminal session.  A line "$ command" starts a
 # command, which goes on over the next lines while it is incomplete (an
-# open quote, or a trailing \, |, && or ||); the other lines, up to the
+# open quote, or a trailing \, |, && or ||) and to the end of a
+# here-document it starts; the other lines, up to the
 # next command, are what it prints, standard output and standard error
 # together.  A command runs with sh, after the earlier commands of its
 # document (see run_examples), and must exit 0 and print what the document shows, compared
@@ -107,6 +108,16 @@ examples_split() {
 		}
 		return q != "" || c ~ /(\||&&)$/
 	}
+	# the word that ends the here-document line l starts, if any
+	function heredoc(l,	w) {
+		if (!match(l, /<<-?[ \t]*["\047]?[A-Za-z_][A-Za-z0-9_]*/))
+			return ""
+		w = substr(l, RSTART + 2, RLENGTH - 2)
+		sub(/^-/, "", w)
+		sub(/^[ \t]*/, "", w)
+		gsub(/["\047]/, "", w)
+		return w
+	}
 	function flush() {
 		if (cmd != "") {
 			printf "%s", cmd >(dir "/" n ".cmd")
@@ -117,20 +128,26 @@ examples_split() {
 			printf "%s", out >(dir "/" n ".skip")
 			close(dir "/" n ".skip")
 		}
-		cmd = out = ""
+		cmd = out = hd = ""
 		open = 0
 	}
 	$0 == "B" { flush(); next }
 	{
 		line = substr($0, 3)
-		if (open) {
+		if (hd != "") {
+			cmd = cmd line "\n"
+			if (line == hd)
+				hd = ""
+		} else if (open) {
 			cmd = cmd line "\n"
 			open = incomplete(cmd)
+			hd = heredoc(line)
 		} else if (substr(line, 1, 2) == "$ ") {
 			flush()
 			n++
 			cmd = substr(line, 3) "\n"
 			open = incomplete(cmd)
+			hd = heredoc(line)
 		} else {
 			if (cmd == "" && out == "")
 				n++
@@ -242,7 +259,7 @@ run_examples() {
 # Whether every entry of $skips was used.
 test_skips_used() {
 	test_expect_success 'every example skipped is an example' '
-		printf "%s\n" "$skips" | cut -f 1,2 | sort -u >skips.listed &&
+		printf "%s\n" "$skips" | sed "/^\$/d" | cut -f 1,2 | sort -u >skips.listed &&
 		sort -u "$TRASH/skips.used" >skips.got &&
 		test_cmp skips.listed skips.got
 	'

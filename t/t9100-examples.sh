@@ -50,6 +50,10 @@ test_expect_success 'a block is read as commands and what they print' '
 	    .y
 	x
 	\&.y
+	$ cat <<END | cut -c 3-
+	$ a
+	END
+	a
 	.Ed
 	.Pp
 	.Bd -literal -offset indent
@@ -58,14 +62,17 @@ test_expect_success 'a block is read as commands and what they print' '
 	.Sh SEE ALSO
 	EOF
 	mdoc_examples page.7 | examples_split split >n &&
-	echo 3 >want && test_cmp want n &&
+	echo 4 >want && test_cmp want n &&
 	printf "%s\n" "echo \"a" "b\" | tr a-z A-Z |" "    cat" >want &&
 	test_cmp want split/1.cmd &&
 	printf "A\nB\n" >want && test_cmp want split/1.out &&
 	printf "%s\n" "printf \"%s\\n\" x \\" "    .y" >want &&
 	test_cmp want split/2.cmd &&
 	printf "x\n.y\n" >want && test_cmp want split/2.out &&
-	echo "not a command" >want && test_cmp want split/3.skip &&
+	printf "%s\n" "cat <<END | cut -c 3-" "\$ a" END >want &&
+	test_cmp want split/3.cmd &&
+	echo a >want && test_cmp want split/3.out &&
+	echo "not a command" >want && test_cmp want split/4.skip &&
 	printf ".Sh EXAMPLES\n.Bd -literal\n\\\\fBbold\n.Ed\n" >bad.7 &&
 	test_must_fail mdoc_examples bad.7
 '
