@@ -250,9 +250,9 @@ cmd_fsck(struct store *s, int argc, char **argv)
 		usage();
 	if (store_walk(s, fsck_one, &w) == -1)
 		pm_err(PM_EXIT_FATAL, "%s", pm_why());
-	fprintf(stderr, "pm-store: fsck: %lld blobs, %lld damaged, %lld stray, "
-	    "%lld stale temporary, %lld in progress\n", w.blobs, w.bad,
-	    w.stray, w.stale, w.tmp);
+	fprintf(stderr, "pm-store: fsck: %lld blob%s, %lld damaged, %lld stray, "
+	    "%lld stale temporary, %lld in progress\n", w.blobs,
+	    w.blobs == 1 ? "" : "s", w.bad, w.stray, w.stale, w.tmp);
 	return w.bad || w.stray || w.stale ? PM_EXIT_SOME : 0;
 }
 
@@ -381,8 +381,9 @@ cmd_gc(struct store *s, int argc, char **argv)
 		qsort(w.keep, w.nkeep, sizeof *w.keep, cmp_name);
 	if (store_walk(s, gc_one, &w) == -1)
 		pm_err(PM_EXIT_FATAL, "%s", pm_why());
-	fprintf(stderr, "pm-store: gc: %s %lld files, %lld bytes; kept %lld blobs\n",
-	    w.dry ? "would remove" : "removed", w.removed, w.freed, w.kept);
+	fprintf(stderr, "pm-store: gc: %s %lld file%s, %lld bytes; kept %lld "
+	    "blob%s\n", w.dry ? "would remove" : "removed", w.removed,
+	    w.removed == 1 ? "" : "s", w.freed, w.kept, w.kept == 1 ? "" : "s");
 	for (i = 0; (size_t)i < w.nkeep; i++)
 		free(w.keep[i]);
 	free(w.keep);

@@ -155,7 +155,7 @@ test_expect_success 'gc keeps what records reference and removes the rest' '
 	printf "{\"type\":\"image\",\"blob\":\"%s\"}\n" "$(sha a)" >r1 &&
 	printf "{\"type\":\"x\",\"best\":{\"frame\":\"%s\"}}\n" "$(sha c)" >r2 &&
 	pm-store gc r1 r2 2>err &&
-	grep "removed 1 files, 300000 bytes; kept 2 blobs" err &&
+	grep "removed 1 file, 300000 bytes; kept 2 blobs" err &&
 	pm-store ls >ls &&
 	printf "%s\n" "$(sha a)" "$(sha c)" | sort >expect &&
 	test_cmp expect ls &&

@@ -143,6 +143,63 @@ test_expect_success 'an appearance shows its best match' '
 	! cmp eva.jpg ev0.jpg
 '
 
+test_expect_success 'keypoint blobs the record names give the same picture' '
+	printf "{\"type\":\"image\",\"blob\":\"%s\"}\n{\"type\":\"frame\",\"blob\":\"%s\"}\n" \
+		"$(field image match.ndjson)" "$(field frame match.ndjson)" |
+		pm-kp >kp.ndjson &&
+	ikp=$(sed -n 1p kp.ndjson | sed "s/.*\"kp\":\"\([0-9a-f]*\)\".*/\1/") &&
+	fkp=$(sed -n 2p kp.ndjson | sed "s/.*\"kp\":\"\([0-9a-f]*\)\".*/\1/") &&
+	pm-store has "$ikp" "$fkp" &&
+	echo "$ikp" >ikp && echo "$fkp" >fkp &&
+	with_kp="s/,\"box\":/,\"frame_kp\":\"$fkp\",\"image_kp\":\"$ikp\",\"box\":/" &&
+	sed "$with_kp" match.ndjson >matchkp.ndjson &&
+	grep "\"frame_kp\":\"$fkp\",\"image_kp\":\"$ikp\"" matchkp.ndjson &&
+	pm-evidence <matchkp.ndjson >outkp.ndjson &&
+	test "$(field evidence outkp.ndjson)" = "$(field evidence out.ndjson)" &&
+	sed "$with_kp" app.ndjson >appkp.ndjson &&
+	grep "\"best\":{.*\"frame_kp\":\"$fkp\"" appkp.ndjson &&
+	pm-evidence <app.ndjson >outa40.ndjson &&
+	pm-evidence <appkp.ndjson >outakp.ndjson &&
+	test "$(field evidence outakp.ndjson)" = "$(field evidence outa40.ndjson)"
+'
+
+test_expect_success 'the keypoint blobs are used: fewer keypoints, fewer lines' '
+	printf "{\"type\":\"frame\",\"blob\":\"%s\"}\n" "$(field frame match.ndjson)" |
+		pm-kp -n 150 >kp150.ndjson &&
+	f150=$(field kp kp150.ndjson) &&
+	sed "s/,\"box\":/,\"frame_kp\":\"$f150\",\"box\":/" match.ndjson >m150.ndjson &&
+	pm-evidence <m150.ndjson >out150.ndjson &&
+	pm-store get $(field evidence out150.ndjson) ev150.jpg &&
+	test-img count ev150.jpg colour 0,0,555,450 >lines150 &&
+	test $(cat lines150) -gt 100 &&
+	test $(cat lines150) -lt $(($(cat lines) * 3 / 4)) &&
+	test-img px ev150.jpg $(cat pts) | count_green >n &&
+	test $(cat n) -ge 30
+'
+
+test_expect_success 'keypoint blobs that are missing or of another image are rejected' '
+	ikp=$(cat ikp) fkp=$(cat fkp) &&
+	zero=0000000000000000000000000000000000000000000000000000000000000000 &&
+	{
+		sed "s/,\"box\":/,\"frame_kp\":\"$zero\",\"box\":/" match.ndjson &&
+		sed "s/,\"box\":/,\"image_kp\":\"$fkp\",\"box\":/" match.ndjson &&
+		sed "s/,\"box\":/,\"frame_kp\":7,\"box\":/" match.ndjson &&
+		sed "s/,\"box\":/,\"image_kp\":\"$ikp\",\"box\":/" match.ndjson
+	} >badkp.ndjson &&
+	test_expect_code 1 pm-evidence -r rejkp <badkp.ndjson >outbk.ndjson 2>err &&
+	test_line_count = 1 outbk.ndjson &&
+	head -n 3 badkp.ndjson >want && test_cmp want rejkp &&
+	cat >want <<-EOF &&
+	pm-evidence: <stdin>:1: match clip1 at 12.5s: frame keypoints: blob $zero: not in the store
+	pm-evidence: <stdin>:2: match clip1 at 12.5s: catalog image keypoints: of a 512x384 image, not of this 324x223 one
+	pm-evidence: <stdin>:3: match clip1 at 12.5s: frame_kp is not a string
+	EOF
+	test_cmp want err &&
+	test_expect_code 1 pm-evidence -l 0 <badkp.ndjson >out0kp.ndjson 2>err &&
+	test_line_count = 3 out0kp.ndjson &&
+	grep ":3: .*frame_kp is not a string" err && test_line_count = 1 err
+'
+
 test_expect_success 'other records pass through unchanged, in order' '
 	{
 		echo "{\"type\":\"product\",\"id\":\"box\"}" &&

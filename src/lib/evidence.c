@@ -3,7 +3,8 @@
  *
  * The outline comes from the record; the lines are found again here,
  * because a record need not carry its inlier pairs: both images'
- * keypoints, cv_verify()'s inliers, and of those the ones that the
+ * keypoints (the blobs the record names in frame_kp and image_kp, or
+ * found again), cv_verify()'s inliers, and of those the ones that the
  * homography of the record's outline takes to within a few pixels of
  * their frame point, so that every line drawn agrees with the outline.
  */
@@ -17,6 +18,7 @@
 #include "draw.h"
 #include "err.h"
 #include "evidence.h"
+#include "imghdr.h"
 #include "kpblob.h"
 
 /* A line's frame point is within this many of the frame detector's
@@ -57,6 +59,16 @@ blob(json_t *j, const char *key, const char **v)
 	if (!store_name_ok(*v))
 		return pm_fail("%s is not a blob name", key);
 	return 0;
+}
+
+/* an optional blob name: *v is NULL when the record has none */
+static int
+optblob(json_t *j, const char *key, const char **v)
+{
+	*v = NULL;
+	if (json_object_get(j, key) == NULL)
+		return 0;
+	return blob(j, key, v);
 }
 
 /* box: four [x, y] points of finite numbers */
@@ -118,6 +130,8 @@ evidence_req_read(json_t *j, struct evidence_req *q)
 		if (num(best, "t", &q->t) == -1 ||
 		    blob(best, "frame", &q->frame) == -1 ||
 		    blob(best, "image", &q->image) == -1 ||
+		    optblob(best, "frame_kp", &q->frame_kp) == -1 ||
+		    optblob(best, "image_kp", &q->image_kp) == -1 ||
 		    box(best, q->box) == -1) {
 			char why[1024];
 
@@ -127,7 +141,9 @@ evidence_req_read(json_t *j, struct evidence_req *q)
 		return 0;
 	}
 	if (num(j, "t", &q->t) == -1 || blob(j, "frame", &q->frame) == -1 ||
-	    blob(j, "image", &q->image) == -1 || box(j, q->box) == -1)
+	    blob(j, "image", &q->image) == -1 ||
+	    optblob(j, "frame_kp", &q->frame_kp) == -1 ||
+	    optblob(j, "image_kp", &q->image_kp) == -1 || box(j, q->box) == -1)
 		return -1;
 	q->start = q->end = q->t;
 	if ((n = json_object_get(j, "inliers")) != NULL) {
@@ -208,17 +224,34 @@ struct side {
 	struct kpblob	 kb;
 };
 
+/*
+ * One image's keypoints: the blob kp names, which must be of an image of
+ * img's size, or when kp is NULL the keypoints found in img as pm-kp
+ * finds them by default.
+ */
 static int
-side_make(struct side *s, const void *img, size_t n, const char *what)
+side_make(struct side *s, struct store *st, const char *kp, const void *img,
+    size_t n, const char *what)
 {
 	struct cv_kp_opts o;
+	struct imghdr h;
 	int nkp;
 
-	cv_kp_defaults(&o);
-	if (cv_kp_extract(img, n, &o, &s->blob, &s->len, &nkp) == -1)
-		return refail(what, NULL);
-	if ((s->set = cv_kpset_new(s->blob, s->len)) == NULL ||
-	    kpblob_parse(&s->kb, s->blob, s->len) == -1)
+	if (kp == NULL) {
+		cv_kp_defaults(&o);
+		if (cv_kp_extract(img, n, &o, &s->blob, &s->len, &nkp) == -1)
+			return refail(what, NULL);
+	} else if (store_get(st, kp, &s->blob, &s->len) == -1)
+		return refail(what, "keypoints");
+	if (kpblob_parse(&s->kb, s->blob, s->len) == -1)
+		return refail(what, "keypoints");
+	/* EXIF orientation may turn the image the keypoints are of */
+	if (kp != NULL && imghdr_read(img, n, &h) == 0 &&
+	    !(h.w == s->kb.w && h.h == s->kb.h) &&
+	    !(h.w == s->kb.h && h.h == s->kb.w))
+		return pm_fail("%s keypoints: of a %dx%d image, not of this "
+		    "%dx%d one", what, s->kb.w, s->kb.h, h.w, h.h);
+	if ((s->set = cv_kpset_new(s->blob, s->len)) == NULL)
 		return refail(what, "keypoints");
 	return 0;
 }
@@ -237,8 +270,9 @@ side_free(struct side *s)
  * keypoints, or the outline may not be where their matches say.
  */
 static int
-inlier_lines(const void *cat, size_t catn, const void *fr, size_t frn,
-    const double box[8], int max, float **pairs, int *npairs)
+inlier_lines(struct store *st, const struct evidence_req *q, const void *cat,
+    size_t catn, const void *fr, size_t frn, int max, float **pairs,
+    int *npairs)
 {
 	struct side c = { 0 }, f = { 0 };
 	struct cv_verify_params vp;
@@ -248,14 +282,14 @@ inlier_lines(const void *cat, size_t catn, const void *fr, size_t frn,
 
 	*pairs = NULL;
 	*npairs = 0;
-	if (side_make(&c, cat, catn, "catalog image") == -1 ||
-	    side_make(&f, fr, frn, "frame") == -1)
+	if (side_make(&c, st, q->image_kp, cat, catn, "catalog image") == -1 ||
+	    side_make(&f, st, q->frame_kp, fr, frn, "frame") == -1)
 		goto out;
 	r = 0;
 	cv_verify_defaults(&vp);
 	if (cv_verify(c.set, f.set, &vp, &m) == -1)
 		goto out;
-	if (m.npairs > 0 && cv_box_homography(c.kb.w, c.kb.h, box, H) == 0) {
+	if (m.npairs > 0 && cv_box_homography(c.kb.w, c.kb.h, q->box, H) == 0) {
 		tol = LINE_TOLERANCE / f.kb.scale;
 		for (i = 0; i < m.npairs; i++) {
 			const float *p = m.pairs + 4 * i;
@@ -303,7 +337,7 @@ evidence_make(struct store *s, const struct evidence_req *q,
 		refail("frame", NULL);
 		goto out;
 	}
-	if (o->lines > 0 && inlier_lines(cat, catn, fr, frn, q->box, o->lines,
+	if (o->lines > 0 && inlier_lines(s, q, cat, catn, fr, frn, o->lines,
 	    &pairs, &pic->nlines) == -1)
 		goto out;
 

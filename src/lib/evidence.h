@@ -32,6 +32,8 @@ struct evidence_req {
 	int		 inliers;	/* -1 when the record has none */
 	const char	*frame;		/* blob names */
 	const char	*image;
+	const char	*frame_kp;	/* their keypoint blobs, or NULL */
+	const char	*image_kp;
 	double		 box[8];	/* the outline, frame pixels */
 };
 
@@ -51,9 +53,12 @@ struct evidence_pic {
 };
 
 /*
- * Draw the picture q asks for and put it in the store.  Returns 0, or
- * -1 with pm_why() saying what failed (a missing blob, an image that
- * does not decode, an outline far outside the frame, the store).
+ * Draw the picture q asks for and put it in the store.  The lines come
+ * from the keypoint blobs q names, and from keypoints found in the
+ * images as pm-kp(1) finds them by default for an image q names none
+ * for.  Returns 0, or -1 with pm_why() saying what failed (a missing
+ * blob, an image that does not decode, keypoints of another image, an
+ * outline far outside the frame, the store).
  */
 int	 evidence_make(struct store *, const struct evidence_req *q,
 	    const struct evidence_opts *o, struct evidence_pic *pic);
