@@ -1312,6 +1312,8 @@ match_json(struct matcher *m, struct rec *r, const struct cand *c)
 	json_object_set_new(j, "frame", json_string(rec_str(r, "blob")));
 	json_object_set_new(j, "product", json_string(e.product));
 	json_object_set_new(j, "image", json_string(e.image));
+	json_object_set_new(j, "frame_kp", json_string(rec_str(r, "kp")));
+	json_object_set_new(j, "image_kp", json_string(e.kp));
 	json_object_set_new(j, "score", json_fixed(c->score, 4));
 	json_object_set_new(j, "inliers", json_integer(c->inliers));
 	if (!isnan(c->colour))
@@ -1477,6 +1479,10 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 			json_object_set(b, "frame", json_object_get(j, "frame"));
 			json_object_set(b, "image", json_object_get(j, "image"));
 			json_object_set(b, "box", json_object_get(j, "box"));
+			json_object_set(b, "frame_kp",
+			    json_object_get(j, "frame_kp"));
+			json_object_set(b, "image_kp",
+			    json_object_get(j, "image_kp"));
 			json_decref(a->best);
 			a->best = b;
 		}
