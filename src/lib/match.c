@@ -780,10 +780,14 @@ verify(struct matcher *m, uint32_t e, const struct cv_kpset *fs,
 		}
 		qsort(c->pts, (size_t)c->npts, 2 * sizeof *c->pts, by_xy);
 	}
-	if (trace != NULL)
-		trace_add(trace, " %s:%s(%d/%d,%.3f,%.2f)",
+	if (trace != NULL) {
+		trace_add(trace, " %s:%s(%d/%d,%.3f",
 		    m->ix->product[m->ix->pnum[e]], r ? "yes" : cm.why,
-		    cm.inliers, cm.matches, cm.score, c->colour);
+		    cm.inliers, cm.matches, cm.score);
+		if (!isnan(c->colour))
+			trace_add(trace, ",colour %.2f", c->colour);
+		trace_add(trace, ")");
+	}
 	cv_match_free(&cm);
 	cache_put(m, e);
 	return r;
