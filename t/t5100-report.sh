@@ -65,10 +65,10 @@ test_expect_success 'pm-report writes the page and its pictures, nothing on stdo
 
 test_expect_success 'the page has the videos, products, times and scores' '
 	grep "<h3>clip1</h3>" report/index.html &&
-	grep "<td class=\"n\">0:10.50</td><td class=\"n\">0:17.50</td><td class=\"n\">0.76</td>" report/index.html &&
+	grep "<td class=\"n\">0:10.50</td><td class=\"n\">0:17.50</td><td class=\"n\">0.97</td>" report/index.html &&
 	grep "<td class=\"n\">0:01.25</td><td class=\"n\">0:08.25</td>" report/index.html &&
 	grep "Kitchen &middot; 1:05.20 long" report/index.html &&
-	grep "<a href=\"#v1\">clip1</a>: 0:10.50&ndash;0:17.50, score 0.76" report/index.html &&
+	grep "<a href=\"#v1\">clip1</a>: 0:10.50&ndash;0:17.50, score 0.97" report/index.html &&
 	grep -A4 "<h3>baboon</h3>" report/index.html | grep "Not found in any video" &&
 	grep "Mandrill &middot; 12" report/index.html
 '
