@@ -116,7 +116,7 @@ descriptors(struct embed *e, struct rec *r, float **d, int *n)
 	opts.detector = CV_SIFT;
 	opts.rootsift = 1;
 	opts.max_kp = 2000;
-	opts.max_side = 1280;
+	opts.max_side = 960;
 	opts.spread = CV_SPREAD_ANMS;
 	opts.mask = CV_MASK_NONE;
 	ret = cv_kp_extract(img, ilen, &opts, &p, &len, &nkp);

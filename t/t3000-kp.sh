@@ -74,6 +74,16 @@ test_expect_success '-n, -m and -g change what is kept' '
 	test "$(pm-store cat "$kp" | od -A n -t u4 -j 20 -N 4 | tr -d " ")" = 800
 '
 
+test_expect_success FFMPEG 'a 1280x720 frame is seen at 960x540' '
+	ffmpeg -nostdin -v error -i "$TEST_DATA/box_in_scene.png" \
+	    -vf scale=1280:720 big.png &&
+	big=$(pm-store put big.png) &&
+	echo "{\"type\":\"frame\",\"video\":\"v\",\"t\":0,\"blob\":\"$big\"}" |
+	    pm-kp >bigkp &&
+	kp=$(field frame kp bigkp) &&
+	test "$(pm-store cat "$kp" | od -A n -t u4 -j 20 -N 16 | tr -s " " " ")" = " 1280 720 960 540"
+'
+
 test_expect_success '-d selects the detector' '
 	pm-kp -d orb in >orb &&
 	kp=$(field frame kp orb) &&

@@ -82,7 +82,7 @@ struct cv_kp_opts {
 };
 
 /* Defaults: SIFT with RootSIFT descriptors, 2000 keypoints spread by
- * ANMS, 1280 pixels, grey levels stretched, no mask. */
+ * ANMS, 960 pixels, grey levels stretched, no mask. */
 void	 cv_kp_defaults(struct cv_kp_opts *);
 /* The detector's name ("sift"), or its number for a name; -1 if unknown. */
 const char *cv_detector_name(int detector);

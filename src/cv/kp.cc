@@ -53,7 +53,7 @@ cv_kp_defaults(struct cv_kp_opts *o)
 	memset(o, 0, sizeof *o);
 	o->detector = CV_SIFT;
 	o->max_kp = 2000;
-	o->max_side = 1280;
+	o->max_side = 960;
 	o->spread = CV_SPREAD_ANMS;
 	o->grid = 8;
 	o->rootsift = 1;
