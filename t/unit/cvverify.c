@@ -274,9 +274,9 @@ main(int argc, char *argv[])
 
 	/* the distance loops: SIMD and plain give the same results */
 	{
-		char cmd[4200], a[4096], b[4096];
+		char cmd[4200], a[4096], b[4096], c[4096];
 		FILE *fp;
-		size_t na = 0, nb = 0;
+		size_t na = 0, nb = 0, nc = 0;
 
 		snprintf(cmd, sizeof cmd, "'%s' dump", argv[0]);
 		if ((fp = popen(cmd, "r")) != NULL) {
@@ -288,8 +288,14 @@ main(int argc, char *argv[])
 			nb = fread(b, 1, sizeof b, fp);
 			pclose(fp);
 		}
-		ok(na > 40 && na == nb && memcmp(a, b, na) == 0,
-		    "plain distance loops (PM_NO_SIMD=1) give the same bits");
+		snprintf(cmd, sizeof cmd, "PM_NO_VNNI=1 '%s' dump", argv[0]);
+		if ((fp = popen(cmd, "r")) != NULL) {
+			nc = fread(c, 1, sizeof c, fp);
+			pclose(fp);
+		}
+		ok(na > 40 && na == nb && memcmp(a, b, na) == 0 && na == nc &&
+		    memcmp(a, c, na) == 0, "plain distance loops (PM_NO_SIMD=1) "
+		    "and AVX2 ones (PM_NO_VNNI=1) give the same bits");
 	}
 
 	/* box.png in box_in_scene.png */
