@@ -94,7 +94,9 @@ refine_frames(struct store *st, const char *blob, const double *win,
 	vo.fps = o->fps;
 	vo.maxside = o->maxside;
 	vo.quality = 95;
-	vo.threads = 1;
+	vo.threads = o->threads;
+	vo.win = win;
+	vo.nwin = nwin;
 	r = video_sample(v, &vo, grab, &g, &vs);
 	video_close(v);
 	free(mem);

@@ -1344,6 +1344,14 @@ take(struct sampler *s, const AVFrame *f)
 		pick = t >= s->nextk / o->fps - EPS;
 		if (pick)
 			s->nextk = (int64_t)floor((t + EPS) * o->fps) + 1;
+		if (pick && o->win != NULL) {
+			int i;
+
+			for (i = 0; i < o->nwin; i++)
+				if (t > o->win[2 * i] && t < o->win[2 * i + 1])
+					break;
+			pick = i < o->nwin;
+		}
 		break;
 	case VIDEO_SCENE:
 		score = scene_score(s, f);

@@ -59,6 +59,9 @@ struct video_opts {
 	int	 quality;	/* JPEG quality, 1..100 */
 	int	 maxside;	/* cap on the longer side; 0: none */
 	int	 threads;	/* decoding threads; 0: a share of the cores */
+	const double *win;	/* VIDEO_RATE: only frames with lo < t < hi of
+				   one of these nwin pairs; NULL: all */
+	int	 nwin;
 };
 
 /* Defaults: keyframes, quality 90, no drops, no caps. */

@@ -154,7 +154,7 @@ main(void)
 	int i, x, y, fd;
 
 	pm_init("unit-video");
-	tap_plan(21);
+	tap_plan(22);
 
 	/* The hash: stable under noise and brightness, not under change. */
 	picture(a, 0);
@@ -246,6 +246,26 @@ main(void)
 	    st.capped && fabs(g.t[4] - 2) < 1e-9, "rate 2: capped at 5");
 	video_close(v);
 	free(g.first);
+
+	/* Rate within windows: the frames of rate 2 inside them. */
+	{
+		const double win[] = { 0.2, 1.1, 1.9, 2.6 };
+
+		memset(&g, 0, sizeof g);
+		o.max = 0;
+		o.win = win;
+		o.nwin = 2;
+		v = video_open(clip);
+		ok(v != NULL && sample(v, &o, &g, &st) == 0 && g.n == 4 &&
+		    fabs(g.t[0] - 0.5) < 1e-9 && fabs(g.t[1] - 1) < 1e-9 &&
+		    fabs(g.t[2] - 2) < 1e-9 && fabs(g.t[3] - 2.5) < 1e-9 &&
+		    st.sampled == 4, "rate 2 within 0.2-1.1 and 1.9-2.6: "
+		    "0.5, 1, 2, 2.5");
+		video_close(v);
+		free(g.first);
+		o.win = NULL;
+		o.nwin = 0;
+	}
 
 	/* An odd cap on the longer side: the JPEGs decode to that size. */
 	memset(&g, 0, sizeof g);
