@@ -106,6 +106,16 @@ int	 cv_kp_extract(const void *img, size_t n, const struct cv_kp_opts *,
 	    void **blob, size_t *bloblen, int *nkp);
 
 /*
+ * The same for the part of the image within rect (x0, y0, x1, y1, image
+ * pixels): the image is scaled and its levels prepared as a whole, the
+ * detector sees that part with a margin of 16 pixels, and every
+ * keypoint it finds is kept (max_kp does not apply).  The blob is the
+ * whole image's, with keypoints only there.  No mask.
+ */
+int	 cv_kp_extract_in(const void *img, size_t n, const struct cv_kp_opts *,
+	    const double rect[4], void **blob, size_t *bloblen, int *nkp);
+
+/*
  * Geometric verification.
  *
  * A struct cv_kpset is a keypoint blob made ready for matching (its

@@ -499,8 +499,8 @@ normalise(cv::Mat &gray, int how)
 }
 
 static int
-extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
-    size_t *bloblen, int *nkp)
+extract(const void *img, size_t n, const struct cv_kp_opts *o,
+    const double *rect, void **blob, size_t *bloblen, int *nkp)
 {
 	cv::Mat im, alpha, gray, mask;
 	int w, h, dw, dh;
@@ -562,15 +562,44 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o, void **blob,
 		}
 	}
 
+	/* a part of the image: the detector sees only it (and a margin,
+	 * so that its keypoints are found as they are in the whole) */
+	int ox = 0, oy = 0, cw = dw, ch = dh;
+	if (rect != nullptr) {
+		const int margin = 16;
+		double rsx = (double)dw / w, rsy = (double)dh / h;
+		int x0 = std::max(0, (int)std::floor(rect[0] * rsx) - margin);
+		int y0 = std::max(0, (int)std::floor(rect[1] * rsy) - margin);
+		int x1 = std::min(dw, (int)std::ceil(rect[2] * rsx) + margin);
+		int y1 = std::min(dh, (int)std::ceil(rect[3] * rsy) + margin);
+
+		if (x1 - x0 < CV_MIN_SIDE || y1 - y0 < CV_MIN_SIDE) {
+			x0 = y0 = 0;
+			x1 = y1 = 0;
+		}
+		ox = x0;
+		oy = y0;
+		cw = x1 - x0;
+		ch = y1 - y0;
+		if (cw > 0 && ch > 0)
+			gray = gray(cv::Rect(x0, y0, cw, ch)).clone();
+	}
+
 	std::vector<cv::KeyPoint> kps;
 	cv::Mat desc;
-	detector(o)->detectAndCompute(gray, mask, kps, desc);
+	if (cw > 0 && ch > 0)
+		detector(o)->detectAndCompute(gray, mask, kps, desc);
+	for (auto &k : kps) {
+		k.pt.x += ox;
+		k.pt.y += oy;
+	}
 	if (!kps.empty() && (desc.rows != (int)kps.size() ||
 	    desc.type() != CV_8U))
 		return pm_fail("keypoints: unexpected descriptors from "
 		    "OpenCV (%d rows, type %d)", desc.rows, desc.type());
 
-	std::vector<int> keep = spread(kps, dw, dh, o->max_kp, o->spread,
+	std::vector<int> keep = spread(kps, dw, dh, rect != nullptr ? 0 :
+	    o->max_kp, o->spread,
 	    o->grid);
 	int dsize = kps.empty() ? (o->detector == CV_SIFT ? 128 :
 	    o->detector == CV_ORB ? 32 : 61) : desc.cols;
@@ -621,6 +650,20 @@ cv_kp_extract(const void *img, size_t n, const struct cv_kp_opts *o,
 	*bloblen = 0;
 	*nkp = 0;
 	return shim_guard("keypoints", [&] {
-		return extract(img, n, o, blob, bloblen, nkp);
+		return extract(img, n, o, nullptr, blob, bloblen, nkp);
+	});
+}
+
+extern "C" int
+cv_kp_extract_in(const void *img, size_t n, const struct cv_kp_opts *o,
+    const double rect[4], void **blob, size_t *bloblen, int *nkp)
+{
+	*blob = nullptr;
+	*bloblen = 0;
+	*nkp = 0;
+	if (o->mask != CV_MASK_NONE)
+		return pm_fail("keypoints: a mask and a part of the image");
+	return shim_guard("keypoints", [&] {
+		return extract(img, n, o, rect, blob, bloblen, nkp);
 	});
 }

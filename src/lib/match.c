@@ -971,10 +971,34 @@ matcher_frame(struct matcher *m, struct rec *r, struct mframe **out)
 	return 0;
 }
 
+/* Where a product is looked for again: the bounding rectangle of its
+ * box (x0, y0, x1, y1) grown by p.grow of its size on each side. */
+static void
+region(const struct matcher *m, const double *box, double *r)
+{
+	double bw, bh;
+	int i;
+
+	r[0] = r[1] = INFINITY;
+	r[2] = r[3] = -INFINITY;
+	for (i = 0; i < 4; i++) {
+		r[0] = fmin(r[0], box[2 * i]);
+		r[2] = fmax(r[2], box[2 * i]);
+		r[1] = fmin(r[1], box[2 * i + 1]);
+		r[3] = fmax(r[3], box[2 * i + 1]);
+	}
+	bw = r[2] - r[0];
+	bh = r[3] - r[1];
+	r[0] -= m->p.grow * bw;
+	r[2] += m->p.grow * bw;
+	r[1] -= m->p.grow * bh;
+	r[3] += m->p.grow * bh;
+}
+
 /*
- * Verify entry e in the part of a frame around where it was (box grown
- * by p.grow of its size on each side), so that frame keypoints elsewhere
- * neither cost time nor crowd the ratio test.  1 if it is there.
+ * Verify entry e in the part of a frame around where it was (region()),
+ * so that frame keypoints elsewhere neither cost time nor crowd the
+ * ratio test.  1 if it is there.
  */
 static int
 region_verify(struct matcher *m, const struct kpblob *kb, struct fpic *fp,
@@ -985,30 +1009,17 @@ region_verify(struct matcher *m, const struct kpblob *kb, struct fpic *fp,
 	unsigned char *desc;
 	struct cv_kpset *fs;
 	const char *why;
-	double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-	double g, bw, bh;
+	double rr[4];
 	void *blob;
 	size_t len;
 	int i, n = 0, r;
 
-	for (i = 0; i < 4; i++) {
-		x0 = fmin(x0, box[2 * i]);
-		x1 = fmax(x1, box[2 * i]);
-		y0 = fmin(y0, box[2 * i + 1]);
-		y1 = fmax(y1, box[2 * i + 1]);
-	}
-	g = m->p.grow;
-	bw = x1 - x0;
-	bh = y1 - y0;
-	x0 -= g * bw;
-	x1 += g * bw;
-	y0 -= g * bh;
-	y1 += g * bh;
+	region(m, box, rr);
 	kp = pm_reallocarray(NULL, (size_t)kb->n + 1, sizeof *kp);
 	desc = pm_reallocarray(NULL, (size_t)kb->n + 1, (size_t)kb->descsize);
 	for (i = 0; i < kb->n; i++) {
 		kpblob_get(kb, i, &k);
-		if (k.x < x0 || k.x > x1 || k.y < y0 || k.y > y1)
+		if (k.x < rr[0] || k.x > rr[2] || k.y < rr[1] || k.y > rr[3])
 			continue;
 		kp[n] = k;
 		memcpy(desc + (size_t)n * kb->descsize,
@@ -1076,11 +1087,14 @@ present(struct rsearch *r, const struct rjob *j, int k)
 	struct kpblob kb;
 	struct fpic fp;
 	struct cand c;
+	double rr[4];
 	void *blob;
 	size_t len;
 	int yes;
 
-	if (refine_kp(&r->f[k], r->ro, &blob, &len) == -1)
+	/* keypoints of that part of the frame only */
+	region(r->m, j->box, rr);
+	if (refine_kp(&r->f[k], r->ro, rr, &blob, &len) == -1)
 		return -1;
 	memset(&fp, 0, sizeof fp);
 	fp.jpeg = r->f[k].jpeg;

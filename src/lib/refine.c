@@ -47,11 +47,12 @@ grab(const struct video_frame *vf, void *arg)
 
 int
 refine_kp(const struct refine_frame *f, const struct refine_opts *o,
-    void **blob, size_t *len)
+    const double rect[4], void **blob, size_t *len)
 {
 	int nkp;
 
-	return cv_kp_extract(f->jpeg, f->len, &o->kp, blob, len, &nkp);
+	return cv_kp_extract_in(f->jpeg, f->len, &o->kp, rect, blob, len,
+	    &nkp);
 }
 
 int

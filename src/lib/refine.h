@@ -37,8 +37,9 @@ int	 refine_frames(struct store *, const char *blob, const double *win,
 	    int *n);
 void	 refine_frames_free(struct refine_frame *, int n);
 
-/* A frame's keypoint blob, found with o->kp (see cv_kp_extract()). */
+/* A frame's keypoint blob, found with o->kp within rect (x0, y0, x1,
+ * y1: see cv_kp_extract_in()). */
 int	 refine_kp(const struct refine_frame *, const struct refine_opts *o,
-	    void **blob, size_t *len);
+	    const double rect[4], void **blob, size_t *len);
 
 #endif
