@@ -5,9 +5,9 @@
  *
  * Matching is exact (brute force over every pair) in integers, so it
  * gives the same matches on every machine and in every thread; the
- * distance loops have an AVX2 version chosen at run time.  OpenCV's
- * FLANN is faster for large sets but builds its trees from rand(),
- * which is neither deterministic nor thread-safe.
+ * distance loops (nn8.h) use AVX-512 VNNI or AVX2 where the processor
+ * has them.  OpenCV's FLANN is faster for large sets but builds its
+ * trees from rand(), which is neither deterministic nor thread-safe.
  */
 #include <algorithm>
 #include <cmath>
@@ -17,7 +17,6 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
 #define HAVE_X86 1
 #endif
 
@@ -30,6 +29,7 @@
 
 extern "C" {
 #include "kpblob.h"
+#include "nn8.h"
 }
 
 struct cv_kpset {
@@ -38,39 +38,12 @@ struct cv_kpset {
 	double			 scale;	/* detector pixels per image pixel */
 	std::vector<cv::Point2f> pt;
 	std::vector<float>	 size;
-	/* L2: descriptors widened to int16 (dim per row) and squared norms */
-	int			 dim;
-	std::vector<int16_t>	 d16;
-	std::vector<int32_t>	 norm;
-	/* SIFT, for the AVX-512 VNNI loop: the bytes as they are, for a
-	 * query; 128 times their sum; and for a train set, in blocks of
-	 * 16 rows, the bytes less 128 (signed), 4 of a row after 4 of the
-	 * next, and the norms (padding rows far from anything) */
-	std::vector<uint8_t>	 u8;
-	std::vector<int32_t>	 sum128;
-	std::vector<int8_t>	 blk;
-	std::vector<int32_t>	 bnorm;
+	/* L2: the descriptors, laid out for nn8_knn2() */
+	struct nn8		 nn;
 	/* Hamming: descriptors as 64-bit words (words per row) */
 	int			 words;
 	std::vector<uint64_t>	 bits;
 };
-
-#ifdef HAVE_X86
-static bool
-have_vnni()
-{
-	static const bool v = __builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vnni") &&
-	    getenv("PM_NO_SIMD") == nullptr && getenv("PM_NO_VNNI") == nullptr;
-
-	return v;
-}
-#endif
-
-/* A padding row's norm: its distances exceed every real one (at most
- * 128 * 255^2) and still fit in 31 bits. */
-#define PAD_NORM	0x3fffffff
 
 extern "C" struct cv_kpset *
 cv_kpset_new(const void *blob, size_t len)
@@ -101,46 +74,8 @@ cv_kpset_new(const void *blob, size_t len)
 			s->size[i] = kp.size;
 		}
 		if (b.desctype == KPBLOB_L2) {
-			/* rows padded to 16 elements for the SIMD loop */
-			s->dim = (b.descsize + 15) / 16 * 16;
-			s->d16.assign((size_t)b.n * s->dim, 0);
-			s->norm.assign(b.n, 0);
-			for (int i = 0; i < b.n; i++) {
-				const unsigned char *d = b.desc +
-				    (size_t)i * b.descsize;
-				int32_t nn = 0;
-
-				for (int k = 0; k < b.descsize; k++) {
-					s->d16[(size_t)i * s->dim + k] = d[k];
-					nn += d[k] * d[k];
-				}
-				s->norm[i] = nn;
-			}
-#ifdef HAVE_X86
-			if (b.descsize == 128 && have_vnni()) {
-				int nb = (b.n + 15) / 16;
-
-				s->u8.assign(b.desc, b.desc + (size_t)b.n * 128);
-				s->sum128.assign(b.n, 0);
-				s->blk.assign((size_t)nb * 16 * 128, 0);
-				s->bnorm.assign((size_t)nb * 16, PAD_NORM);
-				for (int i = 0; i < b.n; i++) {
-					const unsigned char *d = b.desc +
-					    (size_t)i * 128;
-					int8_t *o = &s->blk[(size_t)(i / 16) *
-					    16 * 128 + (i % 16) * 4];
-					int32_t sum = 0;
-
-					for (int k = 0; k < 128; k++) {
-						o[(k / 4) * 64 + k % 4] =
-						    (int8_t)(d[k] - 128);
-						sum += d[k];
-					}
-					s->sum128[i] = 128 * sum;
-					s->bnorm[i] = s->norm[i];
-				}
-			}
-#endif
+			nn8_init(&s->nn, b.desc, (size_t)b.descsize, b.n,
+			    b.descsize, NN8_QUERY | NN8_TRAIN);
 		} else {
 			s->words = (b.descsize + 7) / 8;
 			s->bits.assign((size_t)b.n * s->words, 0);
@@ -152,7 +87,7 @@ cv_kpset_new(const void *blob, size_t len)
 		return 0;
 	});
 	if (r == -1) {
-		delete s;
+		cv_kpset_free(s);
 		return nullptr;
 	}
 	return s;
@@ -161,6 +96,8 @@ cv_kpset_new(const void *blob, size_t len)
 extern "C" void
 cv_kpset_free(struct cv_kpset *s)
 {
+	if (s != nullptr)
+		nn8_free(&s->nn);
 	delete s;
 }
 
@@ -179,13 +116,10 @@ cv_kpset_size(const struct cv_kpset *s, int *w, int *h)
 
 /* The two nearest train rows of a query row: distances and the index
  * of the nearest (the lowest index among equals). */
-struct knn {
-	int64_t	 d1, d2;
-	int	 j;
-};
+typedef struct nn8_hit knn;
 
 static void
-knn_update(struct knn &k, int64_t d, int j)
+knn_update(knn &k, int64_t d, int j)
 {
 	if (d < k.d1) {
 		k.d2 = k.d1;
@@ -195,211 +129,7 @@ knn_update(struct knn &k, int64_t d, int j)
 		k.d2 = d;
 }
 
-/* Squared L2 distances as |q|^2 + |t|^2 - 2 q.t, in integers. */
-static void
-knn_l2_plain(const cv_kpset &q, const cv_kpset &t, std::vector<knn> &out)
-{
-	int dim = q.dim;
-
-	for (int i = 0; i < q.n; i++) {
-		const int16_t *a = &q.d16[(size_t)i * dim];
-		knn k = { INT64_MAX, INT64_MAX, -1 };
-
-		for (int j = 0; j < t.n; j++) {
-			const int16_t *b = &t.d16[(size_t)j * dim];
-			int32_t dot = 0;
-
-			for (int x = 0; x < dim; x++)
-				dot += a[x] * b[x];
-			knn_update(k, (int64_t)q.norm[i] + t.norm[j] -
-			    2 * (int64_t)dot, j);
-		}
-		out[i] = k;
-	}
-}
-
 #ifdef HAVE_X86
-__attribute__((target("avx2"))) static inline int32_t
-hsum(__m256i v)
-{
-	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v),
-	    _mm256_extracti128_si256(v, 1));
-
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-	return _mm_cvtsi128_si32(s);
-}
-
-/* acc + the pairwise products of q and the 16 elements at b, summed in
- * pairs */
-__attribute__((target("avx2"))) static inline __m256i
-madd(__m256i acc, __m256i q, const int16_t *b)
-{
-	return _mm256_add_epi32(acc, _mm256_madd_epi16(q,
-	    _mm256_loadu_si256((const __m256i *)b)));
-}
-
-/* The same sums as knn_l2_plain(), for descriptors of 128 elements:
- * one query row held in registers against four train rows at a time. */
-__attribute__((target("avx2"))) static void
-knn_l2_avx2(const cv_kpset &q, const cv_kpset &t, std::vector<knn> &out)
-{
-	const int dim = 128;
-
-	for (int i = 0; i < q.n; i++) {
-		const int16_t *a = &q.d16[(size_t)i * dim];
-		int64_t base = q.norm[i];
-		__m256i qa[8];
-		knn k = { INT64_MAX, INT64_MAX, -1 };
-		int j, x;
-
-		for (x = 0; x < 8; x++)
-			qa[x] = _mm256_loadu_si256(
-			    (const __m256i *)(a + 16 * x));
-		for (j = 0; j + 4 <= t.n; j += 4) {
-			const int16_t *b = &t.d16[(size_t)j * dim];
-			__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0,
-			    s3 = s0;
-
-			for (x = 0; x < 8; x++) {
-				s0 = madd(s0, qa[x], b + 16 * x);
-				s1 = madd(s1, qa[x], b + dim + 16 * x);
-				s2 = madd(s2, qa[x], b + 2 * dim + 16 * x);
-				s3 = madd(s3, qa[x], b + 3 * dim + 16 * x);
-			}
-			knn_update(k, base + t.norm[j] - 2 * (int64_t)hsum(s0),
-			    j);
-			knn_update(k, base + t.norm[j + 1] -
-			    2 * (int64_t)hsum(s1), j + 1);
-			knn_update(k, base + t.norm[j + 2] -
-			    2 * (int64_t)hsum(s2), j + 2);
-			knn_update(k, base + t.norm[j + 3] -
-			    2 * (int64_t)hsum(s3), j + 3);
-		}
-		for (; j < t.n; j++) {
-			const int16_t *b = &t.d16[(size_t)j * dim];
-			__m256i s0 = _mm256_setzero_si256();
-
-			for (x = 0; x < 8; x++)
-				s0 = madd(s0, qa[x], b + 16 * x);
-			knn_update(k, base + t.norm[j] - 2 * (int64_t)hsum(s0),
-			    j);
-		}
-		out[i] = k;
-	}
-}
-
-/*
- * The same sums again with AVX-512 VNNI, 16 train rows at a time: each
- * lane of a register holds one row's dot product, built 4 bytes at a
- * time by vpdpbusd (the query's bytes, unsigned, by the row's less 128,
- * signed; 128 times the query's sum puts the 128 back), and keeps that
- * row's lane of the two nearest; the lanes are merged at the end, so
- * that the nearest is the lowest row among equals, as in the loops
- * above.  All in exact 32-bit integers.  Four queries share each load
- * of the train rows, which otherwise come from the cache more slowly
- * than vpdpbusd uses them.
- */
-#define VQ	4	/* queries at a time (named in the loop) */
-
-struct vnni_state {
-	__m512i	 b1, b2, j1, base;
-};
-
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline void
-vnni_update(struct vnni_state &st, __m512i acc, __m512i tn, __m512i row)
-{
-	/* |q|^2 + |t|^2 - 2 (acc + 128 sum q) */
-	__m512i d = _mm512_sub_epi32(_mm512_add_epi32(st.base, tn),
-	    _mm512_add_epi32(acc, acc));
-	__mmask16 lt1 = _mm512_cmplt_epi32_mask(d, st.b1);
-
-	/* (GCC 12 warns of the unmasked min's undefined source) */
-	st.b2 = _mm512_mask_blend_epi32(lt1,
-	    _mm512_mask_min_epi32(st.b2, 0xffff, st.b2, d), st.b1);
-	st.b1 = _mm512_mask_blend_epi32(lt1, st.b1, d);
-	st.j1 = _mm512_mask_blend_epi32(lt1, st.j1, row);
-}
-
-/* The two nearest over the lanes of a query's state. */
-__attribute__((target("avx512f"))) static knn
-vnni_merge(const struct vnni_state &st, int n)
-{
-	int32_t d1[16], d2[16], jj[16];
-	knn k = { INT64_MAX, INT64_MAX, -1 };
-
-	_mm512_storeu_si512(d1, st.b1);
-	_mm512_storeu_si512(d2, st.b2);
-	_mm512_storeu_si512(jj, st.j1);
-	for (int l = 0; l < 16; l++) {
-		if (d1[l] >= PAD_NORM / 2 || jj[l] >= n)
-			continue;
-		if (d1[l] < k.d1 || (d1[l] == k.d1 && jj[l] < k.j)) {
-			k.d2 = k.d1;
-			k.d1 = d1[l];
-			k.j = jj[l];
-		} else if (d1[l] < k.d2)
-			k.d2 = d1[l];
-		if (d2[l] < PAD_NORM / 2 && d2[l] < k.d2)
-			k.d2 = d2[l];
-	}
-	return k;
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
-knn_l2_vnni(const cv_kpset &q, const cv_kpset &t, std::vector<knn> &out)
-{
-	const int nb = (t.n + 15) / 16;
-	const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-	    10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
-
-	for (int i = 0; i < q.n; i += VQ) {
-		int nq = std::min(VQ, q.n - i);
-		int32_t qw[VQ][32];
-		struct vnni_state st[VQ];
-
-		memset(qw, 0, sizeof qw);
-		for (int x = 0; x < VQ; x++) {
-			int r = i + std::min(x, nq - 1);
-
-			memcpy(qw[x], &q.u8[(size_t)r * 128], 128);
-			st[x].b1 = _mm512_set1_epi32(INT32_MAX);
-			st[x].b2 = st[x].b1;
-			st[x].j1 = _mm512_setzero_si512();
-			st[x].base = _mm512_set1_epi32(q.norm[r] -
-			    2 * q.sum128[r]);
-		}
-		__m512i row = lane;
-		for (int b = 0; b < nb; b++) {
-			const int8_t *blk = &t.blk[(size_t)b * 16 * 128];
-			/* named, so that they stay in registers */
-			__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0,
-			    a3 = a0;
-
-			for (int g = 0; g < 32; g++) {
-				__m512i tv = _mm512_loadu_si512(blk + 64 * g);
-
-				a0 = _mm512_dpbusd_epi32(a0,
-				    _mm512_set1_epi32(qw[0][g]), tv);
-				a1 = _mm512_dpbusd_epi32(a1,
-				    _mm512_set1_epi32(qw[1][g]), tv);
-				a2 = _mm512_dpbusd_epi32(a2,
-				    _mm512_set1_epi32(qw[2][g]), tv);
-				a3 = _mm512_dpbusd_epi32(a3,
-				    _mm512_set1_epi32(qw[3][g]), tv);
-			}
-			__m512i tn = _mm512_loadu_si512(&t.bnorm[(size_t)b * 16]);
-			vnni_update(st[0], a0, tn, row);
-			vnni_update(st[1], a1, tn, row);
-			vnni_update(st[2], a2, tn, row);
-			vnni_update(st[3], a3, tn, row);
-			row = _mm512_add_epi32(row, step);
-		}
-		for (int x = 0; x < nq; x++)
-			out[i + x] = vnni_merge(st[x], t.n);
-	}
-}
-
 __attribute__((target("popcnt"))) static void
 knn_hamming_popcnt(const cv_kpset &q, const cv_kpset &t,
     std::vector<knn> &out)
@@ -450,19 +180,14 @@ knn2(const cv_kpset &q, const cv_kpset &t, std::vector<knn> &out)
 {
 	out.resize(q.n);
 #ifdef HAVE_X86
-	static const bool avx2 = __builtin_cpu_supports("avx2");
 	static const bool popcnt = __builtin_cpu_supports("popcnt");
 	static const bool plain = getenv("PM_NO_SIMD") != nullptr;
 
-	if (q.desctype == KPBLOB_L2 && !q.u8.empty() && !t.blk.empty())
-		return knn_l2_vnni(q, t, out);
-	if (q.desctype == KPBLOB_L2 && q.dim == 128 && avx2 && !plain)
-		return knn_l2_avx2(q, t, out);
 	if (q.desctype == KPBLOB_HAMMING && popcnt && !plain)
 		return knn_hamming_popcnt(q, t, out);
 #endif
 	if (q.desctype == KPBLOB_L2)
-		knn_l2_plain(q, t, out);
+		nn8_knn2(&q.nn, &t.nn, out.data());
 	else
 		knn_hamming_plain(q, t, out);
 }

@@ -680,7 +680,6 @@ index_scratch_free(struct index_scratch *s)
 	ann_scratch_free(&s->ws);
 	free(s->acc);
 	free(s->touched);
-	free(s->row);
 	free(s->sel);
 	free(s->vm);
 	free(s->bins);
@@ -715,6 +714,8 @@ index_query_make(const struct index *ix, const struct kpblob *kb,
 	struct kpblob_kp kp;
 	size_t i, n = (size_t)kb->n;
 
+	unsigned char *rows;
+
 	memset(q, 0, sizeof *q);
 	if (ix->k == 0 || n == 0)
 		return;
@@ -722,17 +723,19 @@ index_query_make(const struct index *ix, const struct kpblob *kb,
 	q->word = pm_reallocarray(NULL, n, sizeof *q->word);
 	q->sig = pm_reallocarray(NULL, n, sizeof *q->sig);
 	q->geo = pm_reallocarray(NULL, n, sizeof *q->geo);
-	if (s->row == NULL)
-		s->row = pm_malloc(VOCAB_MAXDIM);
-	for (i = 0; i < n; i++) {
+	rows = pm_reallocarray(NULL, n, (size_t)ix->wdim);
+	for (i = 0; i < n; i++)
 		vocab_expand(ix->desctype, ix->descsize,
-		    kb->desc + i * (size_t)ix->descsize, s->row);
-		vocab_assign(&ix->voc, s->row, 1, &q->word[i], &s->ws);
-		q->sig[i] = vocab_sign(s->row, ix->words +
+		    kb->desc + i * (size_t)ix->descsize,
+		    rows + i * (size_t)ix->wdim);
+	vocab_assign(&ix->voc, rows, n, q->word, NULL, &s->ws);
+	for (i = 0; i < n; i++) {
+		q->sig[i] = vocab_sign(rows + i * (size_t)ix->wdim, ix->words +
 		    (size_t)q->word[i] * ix->wdim, ix->wdim, ix->proj);
 		kpblob_get(kb, (int)i, &kp);
 		q->geo[i] = index_geo(&kp);
 	}
+	free(rows);
 }
 
 /* better: a higher score, or as high and a lower entry */

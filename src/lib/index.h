@@ -156,7 +156,6 @@ struct index_scratch {
 	uint32_t	*touched;
 	uint32_t	 ntouched, cap;
 	int32_t		*sel;		/* entry -> its slot in stage 2, or -1 */
-	unsigned char	*row;
 	struct index_vote_match *vm;
 	size_t		 nvm, vmcap;
 	double		*bins;

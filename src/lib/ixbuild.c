@@ -73,6 +73,7 @@ ixb_defaults(struct ixb_params *p)
 	p->M = 16;
 	p->efc = 200;
 	p->wef = 32;
+	p->exactk = VOCAB_EXACT;
 	p->graph_min = 1024;
 	p->threads = 1;
 	p->keep = (size_t)256 << 20;
@@ -405,7 +406,6 @@ struct assign {
 	const signed char *proj;
 	struct ent	**list;
 	struct ann_scratch *scr;
-	unsigned char	**row;
 	int		 failed;
 };
 
@@ -419,6 +419,7 @@ assign_one(void *arg, size_t i, int thread)
 	struct kpblob kb;
 	struct kpblob_kp kp;
 	const unsigned char *desc;
+	unsigned char *rows;
 	uint32_t k, n;
 	char hex[65];
 	void *p = NULL;
@@ -439,19 +440,19 @@ assign_one(void *arg, size_t i, int thread)
 		desc = kb.desc;
 		n = (uint32_t)kb.n;
 	}
-	if (a->row[thread] == NULL)
-		a->row[thread] = pm_malloc(VOCAB_MAXDIM);
+	rows = pm_reallocarray(NULL, (size_t)n + 1, (size_t)b->wdim);
 	e->q.n = n;
 	e->q.word = pm_reallocarray(NULL, (size_t)n + 1, sizeof *e->q.word);
 	e->q.sig = pm_reallocarray(NULL, (size_t)n + 1, sizeof *e->q.sig);
 	e->q.geo = pm_reallocarray(NULL, (size_t)n + 1, sizeof *e->q.geo);
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < n; k++)
 		vocab_expand(b->desctype, b->descsize,
-		    desc + (size_t)k * b->descsize, a->row[thread]);
-		vocab_assign(a->voc, a->row[thread], 1, &e->q.word[k],
-		    &a->scr[thread]);
-		e->q.sig[k] = vocab_sign(a->row[thread], a->voc->words +
-		    (size_t)e->q.word[k] * b->wdim, b->wdim, a->proj);
+		    desc + (size_t)k * b->descsize, rows + (size_t)k * b->wdim);
+	vocab_assign(a->voc, rows, n, e->q.word, NULL, &a->scr[thread]);
+	for (k = 0; k < n; k++) {
+		e->q.sig[k] = vocab_sign(rows + (size_t)k * b->wdim,
+		    a->voc->words + (size_t)e->q.word[k] * b->wdim, b->wdim,
+		    a->proj);
 		if (e->desc != NULL)
 			e->q.geo[k] = e->geo[k];
 		else {
@@ -461,6 +462,7 @@ assign_one(void *arg, size_t i, int thread)
 	}
 	e->has_words = n > 0;
 	e->done = 1;
+	free(rows);
 	free(p);
 	free(e->desc);
 	free(e->geo);
@@ -519,6 +521,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		vp.M = 16;
 		vp.efc = 40;
 		vp.ef = b->p.wef;
+		vp.exact = b->p.exactk;
 		if (vocab_train(b->sample, b->nsample, b->wdim, &vp, &words,
 		    &k) == -1)
 			return -1;
@@ -535,7 +538,7 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 		if (old != NULL && old->has_wgraph)
 			vocab_init(&voc, words, k, b->wdim, &old->wgraph,
 			    old->wef);
-		else if (old == NULL && k > VOCAB_EXACT) {
+		else if (old == NULL && k > b->p.exactk) {
 			uint32_t *all = pm_reallocarray(NULL, (size_t)k,
 			    sizeof *all);
 
@@ -568,14 +571,11 @@ ixb_finish(struct ixb *b, void **buf, size_t *len, struct ixb_stats *st)
 			a.proj = proj;
 			a.list = list;
 			a.scr = pm_calloc((size_t)th, sizeof *a.scr);
-			a.row = pm_calloc((size_t)th, sizeof *a.row);
 			pfor(th, nlist, assign_one, &a);
 			for (t = 0; t < th; t++) {
 				ann_scratch_free(&a.scr[t]);
-				free(a.row[t]);
 			}
 			free(a.scr);
-			free(a.row);
 			if (a.failed) {
 				pm_fail("a keypoint blob changed or went "
 				    "missing while the index was built");

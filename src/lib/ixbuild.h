@@ -23,6 +23,7 @@ struct ixb_params {
 	int		 iters;		/* k-means iterations */
 	int		 M, efc;	/* graphs */
 	int		 wef;		/* breadth of the word search */
+	int		 exactk;	/* words up to which search is exact */
 	uint32_t	 graph_min;	/* vectors below which no graph is built */
 	int		 threads;
 	size_t		 keep;		/* bytes of descriptors kept from the first pass */

@@ -91,57 +91,61 @@ void
 vocab_init(struct vocab *v, const unsigned char *words, int k, int dim,
     const struct ann *graph, int ef)
 {
-	int i;
-
 	memset(v, 0, sizeof *v);
 	v->k = k;
 	v->dim = dim;
 	v->words = words;
 	v->graph = graph;
 	v->ef = ef > 0 ? ef : 32;
-	if (graph == NULL) {
-		v->all = pm_reallocarray(NULL, (size_t)k, sizeof *v->all);
-		for (i = 0; i < k; i++)
-			v->all[i] = (uint32_t)i;
-	}
+	if (graph == NULL)
+		nn8_init(&v->nn, words, (size_t)dim, k, dim, NN8_TRAIN);
 }
 
 void
 vocab_free(struct vocab *v)
 {
-	free(v->all);
+	nn8_free(&v->nn);
 	memset(v, 0, sizeof *v);
 }
 
-static uint32_t
-nearest(const struct vocab *v, const unsigned char *row,
-    struct ann_scratch *s, double *d)
-{
-	struct ann_hit h;
-	int n;
-
-	if (v->graph != NULL)
-		n = ann_search(v->graph, row, 1, v->ef, &h, s);
-	else
-		n = ann_exact(ANN_L2U8, v->dim, v->words, (size_t)v->dim,
-		    v->all, (uint32_t)v->k, row, 1, &h);
-	if (n < 1) {
-		h.row = 0;
-		h.d = 0;
-	}
-	if (d != NULL)
-		*d = h.d;
-	return h.row;
-}
+/* Rows at a time in exact search. */
+#define BATCH	256
 
 void
 vocab_assign(const struct vocab *v, const unsigned char *rows, size_t n,
-    uint32_t *word, struct ann_scratch *s)
+    uint32_t *word, double *dist, struct ann_scratch *s)
 {
-	size_t i;
+	struct nn8_hit hit[BATCH];
+	struct nn8 q;
+	struct ann_hit h;
+	size_t i, j, m;
 
-	for (i = 0; i < n; i++)
-		word[i] = nearest(v, rows + i * (size_t)v->dim, s, NULL);
+	if (v->graph != NULL) {
+		for (i = 0; i < n; i++) {
+			if (ann_search(v->graph, rows + i * (size_t)v->dim, 1,
+			    v->ef, &h, s) < 1) {
+				h.row = 0;
+				h.d = 0;
+			}
+			word[i] = h.row;
+			if (dist != NULL)
+				dist[i] = h.d;
+		}
+		return;
+	}
+	for (i = 0; i < n; i += m) {
+		m = n - i < BATCH ? n - i : BATCH;
+		nn8_init(&q, rows + i * (size_t)v->dim, (size_t)v->dim, (int)m,
+		    v->dim, NN8_QUERY);
+		nn8_knn2(&q, &v->nn, hit);
+		nn8_free(&q);
+		for (j = 0; j < m; j++) {
+			word[i + j] = hit[j].j < 0 ? 0 : (uint32_t)hit[j].j;
+			if (dist != NULL)
+				dist[i + j] = hit[j].j < 0 ? 0 :
+				    (double)hit[j].d1;
+		}
+	}
 }
 
 struct train {
@@ -158,11 +162,11 @@ static void
 assign_chunk(void *arg, size_t c, int thread)
 {
 	struct train *t = arg;
-	size_t i, end = (c + 1) * CHUNK < t->n ? (c + 1) * CHUNK : t->n;
+	size_t i = c * CHUNK, end = (c + 1) * CHUNK < t->n ? (c + 1) * CHUNK :
+	    t->n;
 
-	for (i = c * CHUNK; i < end; i++)
-		t->word[i] = nearest(&t->v, t->sample + i * (size_t)t->dim,
-		    &t->scratch[thread], &t->dist[i]);
+	vocab_assign(&t->v, t->sample + i * (size_t)t->dim, end - i,
+	    t->word + i, t->dist + i, &t->scratch[thread]);
 }
 
 static int
@@ -227,7 +231,7 @@ vocab_train(const unsigned char *sample, size_t n, int dim,
 	nchunks = (n + CHUNK - 1) / CHUNK;
 
 	for (it = 0; it < (p->iters > 0 ? p->iters : 1); it++) {
-		int use_graph = k > VOCAB_EXACT;
+		int use_graph = k > (p->exact > 0 ? p->exact : VOCAB_EXACT);
 
 		if (use_graph) {
 			uint32_t *all = pm_reallocarray(NULL, (size_t)k,

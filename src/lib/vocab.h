@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ann.h"
+#include "nn8.h"
 
 #define VOCAB_MAXK	(1 << 22)
 #define VOCAB_MAXDIM	512	/* bytes a word, at most (AKAZE: 488) */
@@ -34,11 +35,13 @@ struct vocab_params {
 	int		 iters;		/* Lloyd iterations, at most */
 	int		 threads;
 	uint64_t	 seed;		/* of the first centroids' choice */
-	int		 M, efc, ef;	/* the centroid graph, when k > VOCAB_EXACT */
+	int		 M, efc, ef;	/* the centroid graph, when k > exact */
+	int		 exact;		/* 0: VOCAB_EXACT */
 };
 
-/* Below this many words, descriptors are assigned by exact search. */
-#define VOCAB_EXACT	512
+/* Up to this many words, descriptors are assigned by exact search
+ * (nn8.h), which is as fast as the graph's below some thousands. */
+#define VOCAB_EXACT	4096
 
 /*
  * k-means over n rows of dim bytes: the first centroids are k rows
@@ -55,7 +58,7 @@ struct vocab {
 	int		 k, dim, ef;
 	const unsigned char *words;	/* k * dim */
 	const struct ann *graph;	/* over the words, or NULL: exact */
-	uint32_t	*all;		/* 0..k-1, for exact search (malloc'd) */
+	struct nn8	 nn;		/* for exact search: the words */
 };
 
 /* Set up a vocabulary over words (graph may be NULL). */
@@ -63,9 +66,10 @@ void	 vocab_init(struct vocab *, const unsigned char *words, int k, int dim,
 	    const struct ann *graph, int ef);
 void	 vocab_free(struct vocab *);
 
-/* The word of each of n rows (in word space, dim bytes each). */
+/* The word of each of n rows (in word space, dim bytes each), and the
+ * squared distance to it when dist is not NULL. */
 void	 vocab_assign(const struct vocab *, const unsigned char *rows,
-	    size_t n, uint32_t *word, struct ann_scratch *);
+	    size_t n, uint32_t *word, double *dist, struct ann_scratch *);
 
 /*
  * Hamming embedding (Jegou, Douze and Schmid, "Hamming embedding and

@@ -89,7 +89,8 @@ static void
 params(struct ixb_params *p, int threads)
 {
 	ixb_defaults(p);
-	p->k = 600;		/* over 512: a word graph too */
+	p->k = 600;
+	p->exactk = 512;	/* over it: a word graph too */
 	p->iters = 4;
 	p->graph_min = 1;	/* a vector graph even for a few */
 	p->threads = threads;
