@@ -18,6 +18,10 @@
 #include "pfor.h"
 #include "vocab.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #define CHUNK	1024		/* rows a task of the parallel loop */
 
 int
@@ -63,6 +67,44 @@ vocab_proj(int dim, uint64_t seed, signed char *proj)
 	}
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* The signature with AVX2, for rows of a multiple of 32 bytes: each
+ * projection's sum over the row less its sum over the centroid, bytes
+ * by signed weights (vpmaddubsw: pairs of 2 * 255 never saturate). */
+__attribute__((target("avx2"))) static uint64_t
+sign_avx2(const unsigned char *row, const unsigned char *c, int dim,
+    const signed char *proj)
+{
+	const __m256i one = _mm256_set1_epi16(1);
+	uint64_t sig = 0;
+	int i, j;
+
+	for (j = 0; j < VOCAB_BITS; j++) {
+		const signed char *p = proj + (size_t)j * dim;
+		__m256i acc = _mm256_setzero_si256();
+		__m128i s;
+
+		for (i = 0; i < dim; i += 32) {
+			__m256i w = _mm256_loadu_si256((const __m256i *)(p + i));
+			__m256i r = _mm256_maddubs_epi16(_mm256_loadu_si256(
+			    (const __m256i *)(row + i)), w);
+			__m256i k = _mm256_maddubs_epi16(_mm256_loadu_si256(
+			    (const __m256i *)(c + i)), w);
+
+			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(
+			    _mm256_sub_epi16(r, k), one));
+		}
+		s = _mm_add_epi32(_mm256_castsi256_si128(acc),
+		    _mm256_extracti128_si256(acc, 1));
+		s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+		s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+		if (_mm_cvtsi128_si32(s) > 0)
+			sig |= (uint64_t)1 << j;
+	}
+	return sig;
+}
+#endif
+
 uint64_t
 vocab_sign(const unsigned char *row, const unsigned char *c, int dim,
     const signed char *proj)
@@ -73,6 +115,17 @@ vocab_sign(const unsigned char *row, const unsigned char *c, int dim,
 
 	if (dim > VOCAB_MAXDIM)
 		dim = VOCAB_MAXDIM;
+#if defined(__x86_64__) || defined(__i386__)
+	{
+		static int avx2 = -1;
+
+		if (avx2 == -1)
+			avx2 = __builtin_cpu_supports("avx2") &&
+			    getenv("PM_NO_SIMD") == NULL;
+		if (avx2 && dim % 32 == 0)
+			return sign_avx2(row, c, dim, proj);
+	}
+#endif
 	for (i = 0; i < dim; i++)
 		res[i] = (int16_t)((int)row[i] - c[i]);
 	for (j = 0; j < VOCAB_BITS; j++) {
