@@ -22,9 +22,9 @@ struct kp {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pm-kp [-c contrast] [-d detector] [-F mask] [-g cells] "
-	    "[-j threads] [-m side] [-n max] [-r rejects] [-s store] "
-	    "[file ...]\n");
+	fprintf(stderr, "usage: pm-kp [-c contrast] [-d detector] [-F mask] "
+	    "[-g cells] [-j threads] [-m side] [-n max] [-r rejects] "
+	    "[-s store] [file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 
@@ -86,8 +86,8 @@ main(int argc, char *argv[])
 			else if (strcmp(optarg, "clahe") == 0)
 				k.opts.contrast = CV_CONTRAST_CLAHE;
 			else
-				pm_err(PM_EXIT_FATAL, "-c: unknown contrast: %s "
-				    "(none, stretch or clahe)", optarg);
+				pm_err(PM_EXIT_FATAL, "-c: unknown contrast: "
+				    "%s (none, stretch or clahe)", optarg);
 			break;
 		case 'd':
 			k.opts.rootsift = strcmp(optarg, "rootsift") == 0;

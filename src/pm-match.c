@@ -18,10 +18,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pm-match [-vx] [-C agreement] [-c megabytes] "
-	    "[-g seconds] "
-	    "[-j threads] [-K count] [-m inliers] [-N count] [-R rate] "
-	    "[-r rejects] [-s store] [-T score] [-t score] -i index "
-	    "[file ...]\n");
+	    "[-g seconds] [-j threads] [-K count] [-m inliers] [-N count] "
+	    "[-R rate] [-r rejects] [-s store] [-T score] [-t score] "
+	    "-i index [file ...]\n");
 	exit(PM_EXIT_FATAL);
 }
 
@@ -71,7 +70,8 @@ main(int argc, char *argv[])
 	pm_init(argv[0]);
 	match_defaults(&p);
 	memset(&l, 0, sizeof l);
-	while ((ch = getopt(argc, argv, "C:c:g:i:j:K:m:N:R:r:s:T:t:vx")) != -1) {
+	while ((ch = getopt(argc, argv, "C:c:g:i:j:K:m:N:R:r:s:T:t:vx")) !=
+	    -1) {
 		switch (ch) {
 		case 'C':
 			p.colour = pm_real(optarg, -1, 1, "-C");

@@ -73,10 +73,9 @@ cv_colours_bytes(const struct cv_colours *c)
 static bool
 chroma(const unsigned char *p, double &c1, double &c2)
 {
-	int lo = std::min(p[0], std::min(p[1], p[2]));
 	int hi = std::max(p[0], std::max(p[1], p[2]));
 
-	if (hi < 24 || hi > 250 || lo > 250)
+	if (hi < 24 || hi > 250)
 		return false;
 	/* B, G, R */
 	c1 = std::log((p[2] + 4.0) / (p[1] + 4.0));
@@ -90,12 +89,15 @@ sample(const cv::Mat &m, double x, double y, unsigned char out[3])
 {
 	if (!(x >= 0 && y >= 0 && x <= m.cols - 1 && y <= m.rows - 1))
 		return false;
-	int x0 = std::min((int)x, m.cols - 2 < 0 ? 0 : m.cols - 2);
-	int y0 = std::min((int)y, m.rows - 2 < 0 ? 0 : m.rows - 2);
-	int x1 = std::min(x0 + 1, m.cols - 1), y1 = std::min(y0 + 1, m.rows - 1);
+	int x0 = std::min((int)x, std::max(0, m.cols - 2));
+	int y0 = std::min((int)y, std::max(0, m.rows - 2));
+	int x1 = std::min(x0 + 1, m.cols - 1);
+	int y1 = std::min(y0 + 1, m.rows - 1);
 	double fx = x - x0, fy = y - y0;
-	const cv::Vec3b &a = m.at<cv::Vec3b>(y0, x0), &b = m.at<cv::Vec3b>(y0, x1);
-	const cv::Vec3b &c = m.at<cv::Vec3b>(y1, x0), &d = m.at<cv::Vec3b>(y1, x1);
+	const cv::Vec3b &a = m.at<cv::Vec3b>(y0, x0);
+	const cv::Vec3b &b = m.at<cv::Vec3b>(y0, x1);
+	const cv::Vec3b &c = m.at<cv::Vec3b>(y1, x0);
+	const cv::Vec3b &d = m.at<cv::Vec3b>(y1, x1);
 
 	for (int k = 0; k < 3; k++)
 		out[k] = (unsigned char)lround((1 - fy) * ((1 - fx) * a[k] +
@@ -112,8 +114,10 @@ agree(const cv_colours &cat, const cv_colours &fr, const double *H,
 
 	/* where the inliers show the product: their catalog points' hull,
 	 * in the catalog's small picture */
-	double csx = (double)cat.bgr.cols / cat.w, csy = (double)cat.bgr.rows / cat.h;
-	double fsx = (double)fr.bgr.cols / fr.w, fsy = (double)fr.bgr.rows / fr.h;
+	double csx = (double)cat.bgr.cols / cat.w;
+	double csy = (double)cat.bgr.rows / cat.h;
+	double fsx = (double)fr.bgr.cols / fr.w;
+	double fsy = (double)fr.bgr.rows / fr.h;
 	std::vector<cv::Point2f> pts(npairs), hull;
 	for (int i = 0; i < npairs; i++)
 		pts[i] = cv::Point2f((float)((pairs[4 * i] + 0.5) * csx - 0.5),
@@ -142,8 +146,10 @@ agree(const cv_colours &cat, const cv_colours &fr, const double *H,
 			w = H[6] * x + H[7] * y + H[8];
 			if (!(w > 1e-9))
 				continue;
-			fx = ((H[0] * x + H[1] * y + H[2]) / w + 0.5) * fsx - 0.5;
-			fy = ((H[3] * x + H[4] * y + H[5]) / w + 0.5) * fsy - 0.5;
+			fx = ((H[0] * x + H[1] * y + H[2]) / w + 0.5) * fsx -
+			    0.5;
+			fy = ((H[3] * x + H[4] * y + H[5]) / w + 0.5) * fsy -
+			    0.5;
 			if (!sample(fr.bgr, fx, fy, fp) || !chroma(fp, q1, q2))
 				continue;
 			a1.push_back(p1);

@@ -1065,7 +1065,8 @@ track(struct matcher *m, struct mframe *f, uint32_t e, const double *box,
 struct rjob {
 	struct app	*a;
 	int		 end;		/* the end (1) or the start (0) */
-	int		 open;		/* no frame beyond: the video's end or start */
+	int		 open;		/* no frame beyond: the video's end
+					   or start */
 	double		 lo, hi;
 	uint32_t	 entry;
 	const double	*box;

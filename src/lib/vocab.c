@@ -85,7 +85,8 @@ sign_avx2(const unsigned char *row, const unsigned char *c, int dim,
 		__m128i s;
 
 		for (i = 0; i < dim; i += 32) {
-			__m256i w = _mm256_loadu_si256((const __m256i *)(p + i));
+			__m256i w = _mm256_loadu_si256(
+			    (const __m256i *)(p + i));
 			__m256i r = _mm256_maddubs_epi16(_mm256_loadu_si256(
 			    (const __m256i *)(row + i)), w);
 			__m256i k = _mm256_maddubs_epi16(_mm256_loadu_si256(

@@ -303,9 +303,9 @@ main(void)
 			all = inside(&b, 1050 - 22, 520 - 22, 1280, 720);
 			fr = cv_kpset_new(blob, len);
 			cv_verify(cat, fr, &vp, &mr);
-			ok(b.n > 0 && all == b.n && b.w == 1280 && b.dw == 960 &&
-			    inside(&b, 1100, 560, 1100 + bw / 2, 560 + bh / 2) >=
-			    on[CV_SPREAD_ANMS] && mr.verified &&
+			ok(b.n > 0 && all == b.n && b.w == 1280 &&
+			    b.dw == 960 && inside(&b, 1100, 560, 1100 + bw / 2,
+			    560 + bh / 2) >= on[CV_SPREAD_ANMS] && mr.verified &&
 			    fabs(mr.box[0] - 1099.75) < 3 &&
 			    fabs(mr.box[5] - (560 + bh / 2.0 - 0.25)) < 3,
 			    "a part of the frame: its %d keypoints there, the "

@@ -294,8 +294,9 @@ main(int argc, char *argv[])
 			pclose(fp);
 		}
 		ok(na > 40 && na == nb && memcmp(a, b, na) == 0 && na == nc &&
-		    memcmp(a, c, na) == 0, "plain distance loops (PM_NO_SIMD=1) "
-		    "and AVX2 ones (PM_NO_VNNI=1) give the same bits");
+		    memcmp(a, c, na) == 0, "plain distance loops "
+		    "(PM_NO_SIMD=1) and AVX2 ones (PM_NO_VNNI=1) give the same "
+		    "bits");
 	}
 
 	/* box.png in box_in_scene.png */
