@@ -102,6 +102,18 @@ test_expect_success FFMPEG 'global vectors: inline emb, exact or a graph (-g)' '
 	test $(test_size embg.idx) -gt $(test_size emb.idx)
 '
 
+test_expect_success FFMPEG 'a vector of zeros (no keypoints) is no vector' '
+	z=$(awk "BEGIN { printf \"[\"; for (i = 0; i < 16; i++)
+	    printf \"%s0\", i ? \",\" : \"\"; printf \"]\" }") &&
+	awk -v z="$z" "/\"image\"/ && !done { sub(/\"emb\":\[[^]]*\]/,
+	    \"\\\"emb\\\":\" z); done = 1 } { print }" emb >zero &&
+	grep -c "\"emb\":\[0,0," zero &&
+	for g in 1 1024; do
+		pm-index -g $g -o zero.idx zero >out &&
+		grep "\"vectors\":5," out || exit 1
+	done
+'
+
 test_expect_success FFMPEG 'a vector of another method is rejected' '
 	sed "1,3s/\"thumb\"/\"other\"/" emb >mixed &&
 	test_expect_code 1 pm-index mixed >out 2>err &&

@@ -322,6 +322,7 @@ int
 ixb_add(struct ixb *b, struct ixb_item *it)
 {
 	struct ent *e;
+	int d;
 
 	if (!b->kind_set) {
 		b->kind_set = 1;
@@ -362,7 +363,11 @@ ixb_add(struct ixb *b, struct ixb_item *it)
 	e->w = it->w;
 	e->h = it->h;
 	e->nkp = it->nkp;
-	if (it->v.dim > 0) {
+	/* a vector of zeros (the VLAD of an image without keypoints)
+	 * points nowhere: the entry has no vector */
+	for (d = 0; d < it->v.dim && it->v.v[d] == 0; d++)
+		;
+	if (it->v.dim > 0 && d < it->v.dim) {
 		e->vec = it->v.v;
 		it->v.v = NULL;
 		it->v.dim = 0;
