@@ -15,17 +15,19 @@
 # clips, which accgen makes once into bench/out/acc (bench/clips.sh).
 # The stages not built yet are skipped, with what they hold up.
 # Environment: PM_BENCH_JOBS (threads, default 2), PM_BENCH_FRAMES
-# (pm-frames options, default "-f 2"), PM_BENCH_KP (pm-kp options, for
-# the catalog and the frames), PM_BENCH_MATCH (pm-match options).
+# (pm-frames options, default "-f 1", the job's), PM_BENCH_KP (pm-kp
+# options, for the catalog and the frames), PM_BENCH_FRAME_KP (for the
+# frames, instead), PM_BENCH_MATCH (pm-match options).
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
 PATH=$root/bin:$PATH
 out=$root/bench/out/acc
 jobs=${PM_BENCH_JOBS:-2}
-fopts=${PM_BENCH_FRAMES:--f 2}
+fopts=${PM_BENCH_FRAMES:--f 1}
 mopts=${PM_BENCH_MATCH:-}
 kopts=${PM_BENCH_KP:-}
+fkopts=${PM_BENCH_FRAME_KP:-$kopts}
 verbose=
 case ${1:-} in
 -v) verbose=-v ;;
@@ -95,7 +97,7 @@ fi
 if have pm-fetch pm-frames pm-kp; then
 	stage video-fetch "$out/videos.ndjson" "$run/vid.fetch" pm-fetch -j "$jobs"
 	stage frames "$run/vid.fetch" "$run/vid.frames" pm-frames -j "$jobs" $fopts
-	stage frames-kp "$run/vid.frames" "$run/vid.kp" pm-kp -j "$jobs" $kopts
+	stage frames-kp "$run/vid.frames" "$run/vid.kp" pm-kp -j "$jobs" $fkopts
 	frames=$run/vid.kp
 	if have pm-embed; then
 		stage frames-embed "$run/vid.kp" "$run/vid.emb" pm-embed -j "$jobs"

@@ -20,7 +20,7 @@
 # bench/out/match (in chunks of 10000) and kept: 100000 take about an
 # hour of pm-kp on 2 idle cores the first time, and some 10 GB.
 # Environment: PM_BENCH_JOBS (threads, default 2), PM_BENCH_FRAMES
-# (pm-frames options, default "-f 2").
+# (pm-frames options, default "-f 1", the job's).
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,7 +29,7 @@ acc=$root/bench/out/acc
 out=$root/bench/out/match
 media=$root/bench/out/media
 jobs=${PM_BENCH_JOBS:-2}
-fopts=${PM_BENCH_FRAMES:--f 2}
+fopts=${PM_BENCH_FRAMES:--f 1}
 sizes=${*:-100 10000 100000}
 chunk=10000
 
