@@ -147,8 +147,6 @@ static void
 process(struct ctx *c, struct slot *s)
 {
 	struct rec *r = &s->r;
-	json_error_t e;
-	json_t *type;
 
 	memset(r, 0, sizeof *r);
 	r->x = &s->x;
@@ -161,26 +159,9 @@ process(struct ctx *c, struct slot *s)
 		rec_reject(r, "line longer than %zu bytes", MAXLINE);
 		return;
 	}
-	r->j = json_loadb(s->line, s->len, JSON_REJECT_DUPLICATES, &e);
-	if (r->j == NULL) {
-		rec_reject(r, "malformed JSON at column %d: %s", e.column, e.text);
+	if (rec_parse(r) == -1)
 		return;
-	}
-	if (!json_is_object(r->j)) {
-		rec_reject(r, "not a JSON object");
-		return;
-	}
-	type = json_object_get(r->j, "type");
-	if (type == NULL) {
-		rec_reject(r, "record has no type");
-		return;
-	}
-	if (!json_is_string(type) || json_string_length(type) == 0) {
-		rec_reject(r, "record's type is not a non-empty string");
-		return;
-	}
 	s->bad = 0;
-	r->type = json_string_value(type);
 	if (!consumes(c, r->type)) {
 		out_pass(&s->out, r);
 		return;

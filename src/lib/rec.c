@@ -33,7 +33,8 @@ reader_open(const char *path)
 	rd = pm_calloc(1, sizeof *rd);
 	rd->fd = fd;
 	rd->name = pm_strdup(path);
-	rd->buf = pm_malloc(RBUF);
+	rd->size = RBUF;
+	rd->buf = pm_malloc(rd->size);
 	return rd;
 }
 
@@ -60,7 +61,7 @@ reader_fill(struct reader *rd)
 		rd->off = 0;
 	}
 	for (;;) {
-		n = read(rd->fd, rd->buf + rd->len, RBUF - rd->len);
+		n = read(rd->fd, rd->buf + rd->len, rd->size - rd->len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		break;
@@ -133,6 +134,32 @@ done:
 		(*len)--;
 	(*line)[*len] = '\0';
 	return 1;
+}
+
+/*
+ * Parse r->line (r->len bytes) into r->j and r->type.  Returns 0, or -1
+ * with r rejected: not JSON, not an object, no type or a type that is
+ * not a non-empty string.
+ */
+int
+rec_parse(struct rec *r)
+{
+	json_error_t e;
+	json_t *type;
+
+	r->j = json_loadb(r->line, r->len, JSON_REJECT_DUPLICATES, &e);
+	if (r->j == NULL)
+		return rec_reject(r, "malformed JSON at column %d: %s",
+		    e.column, e.text);
+	if (!json_is_object(r->j))
+		return rec_reject(r, "not a JSON object");
+	type = json_object_get(r->j, "type");
+	if (type == NULL)
+		return rec_reject(r, "record has no type");
+	if (!json_is_string(type) || json_string_length(type) == 0)
+		return rec_reject(r, "record's type is not a non-empty string");
+	r->type = json_string_value(type);
+	return 0;
 }
 
 void
