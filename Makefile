@@ -95,10 +95,13 @@ uninstall:
 clean:
 	rm -f bin/pm-* src/*.o src/lib/*.o src/cv/*.o src/libpm.a \
 	    $(UNIT) $(HELPERS) t/unit/*.o t/helper/*.o .build-flags
-	rm -rf t/trash.* fuzz/out
+	rm -rf t/trash.* fuzz/out/lib
+	rm -f fuzz/out/*.o fuzz/out/libpm.a $(FUZZBIN) $(FUZZREPLAY)
 
+# The fuzzers' working corpora and crashes (fuzz/out) outlive clean.
 distclean: clean
 	rm -f config.mk config.log
+	rm -rf fuzz/out
 
 .PHONY: all check demo lint install uninstall clean distclean FORCE
 
