@@ -63,6 +63,13 @@ test_expect_success 'a rejected record names its subject; its reason is given' '
 	grep "^test-loop: in:1: n p7: negative: -2\$" err
 '
 
+test_expect_success 'a diagnostic is one line whatever the input holds' '
+	printf "{\"type\":\"n\",\"id\":\"p\\\\ntest-loop: in:9: forged\\\\u001b[2J\",\"n\":-1}\n" >in &&
+	test_expect_code 1 test-loop in 2>err &&
+	test_line_count = 1 err &&
+	grep "^test-loop: in:1: n p\\\\ntest-loop: in:9: forged\\\\x1b\[2J: negative: -1\$" err
+'
+
 test_expect_success 'a warning keeps the record but sets exit status 1' '
 	printf "{\"type\":\"n\",\"n\":13}\n" >in &&
 	test_expect_code 1 test-loop in >out 2>err &&
