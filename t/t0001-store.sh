@@ -186,6 +186,15 @@ test_expect_success NOT_ROOT 'an unwritable store fails with a reason' '
 	grep "cannot create" err
 '
 
+test_expect_success 'a file size limit fails the write with a reason, not a signal' '
+	head -c 100000 /dev/urandom >limited &&
+	(ulimit -f 8 && exec pm-store -s lim put limited) >out 2>err
+	test $? = 1 &&
+	grep "File too large" err &&
+	test_line_count = 0 out &&
+	pm-store -s lim fsck
+'
+
 test_expect_success 'usage errors exit 2' '
 	test_expect_code 2 pm-store &&
 	test_expect_code 2 pm-store frobnicate &&

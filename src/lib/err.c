@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,11 @@ pm_init(const char *argv0)
 
 	main_thread = pthread_self();
 	main_known = 1;
-
+	/*
+	 * A file size limit (ulimit -f) then fails a write with EFBIG, which
+	 * is reported like a full disk, rather than killing the program.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
