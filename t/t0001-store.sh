@@ -195,6 +195,14 @@ test_expect_success 'a file size limit fails the write with a reason, not a sign
 	pm-store -s lim fsck
 '
 
+test_expect_success 'a closed stdout is status 2, not a death by signal' '
+	head -c 3000000 /dev/urandom >big &&
+	n=$(pm-store put big) &&
+	{ pm-store cat $n $n 2>err; echo $? >status; } | head -c 10 >/dev/null &&
+	test "$(cat status)" = 2 &&
+	test_line_count = 0 err
+'
+
 test_expect_success 'usage errors exit 2' '
 	test_expect_code 2 pm-store &&
 	test_expect_code 2 pm-store frobnicate &&
