@@ -34,7 +34,6 @@ unset XDG_DATA_HOME PM_STORE_DEFAULT_OK
 test_count=0
 test_failed=0
 test_prereqs=" "
-test_cleanup=
 
 test_set_prereq() {
 	test_prereqs="$test_prereqs$1 "
@@ -70,23 +69,25 @@ test_skip_all() {
 	exit 0
 }
 
-# Run commands after the current test, pass or fail.
+# Run commands after the current test, pass or fail, the last given
+# first.  A test runs in a subshell, so they are kept in a file.
 test_when_finished() {
-	test_cleanup="$*
-$test_cleanup"
+	{ printf '%s\n' "$*"; cat "$TRASH/.cleanup" 2>/dev/null || :; } \
+	    >"$TRASH/.cleanup.new" && mv "$TRASH/.cleanup.new" "$TRASH/.cleanup"
 }
 
 test_run_() {
 	_here=$(pwd)
+	rm -f "$TRASH/.cleanup"
 	if [ -n "$TEST_VERBOSE" ]; then
 		( set -e; eval "$1" ) </dev/null >&2
 	else
 		( set -e; eval "$1" ) </dev/null >"$TRASH/.log" 2>&1
 	fi
 	_status=$?
-	if [ -n "$test_cleanup" ]; then
-		( eval "$test_cleanup" ) >/dev/null 2>&1
-		test_cleanup=
+	if [ -f "$TRASH/.cleanup" ]; then
+		( . "$TRASH/.cleanup" ) >/dev/null 2>&1
+		rm -f "$TRASH/.cleanup"
 	fi
 	cd "$_here"
 	return $_status
