@@ -70,6 +70,17 @@ test_expect_success 'a diagnostic is one line whatever the input holds' '
 	grep "^test-loop: in:1: n p\\\\ntest-loop: in:9: forged\\\\x1b\[2J: negative: -1\$" err
 '
 
+test_expect_success 'a record written reads back: reals that need 17 digits keep them' '
+	printf "{\"type\":\"n\",\"n\":2,\"max\":1.7976931348623157e308,\"p\":0.12345678901234567}\n" >in &&
+	test-loop in >out &&
+	head -1 out | test-loop -r rej >again &&
+	test_line_count = 0 rej &&
+	grep "\"max\":1.7976931348623157e+\{0,1\}308," out &&
+	grep "\"p\":0.1234567890123456[67]," out &&
+	printf "{\"type\":\"n\",\"n\":2,\"x\":0.9397}\n" | test-loop >out &&
+	grep "^{\"type\":\"n\",\"n\":2,\"x\":0.9397,\"sq\":4}\$" out
+'
+
 test_expect_success 'a warning keeps the record but sets exit status 1' '
 	printf "{\"type\":\"n\",\"n\":13}\n" >in &&
 	test_expect_code 1 test-loop in >out 2>err &&

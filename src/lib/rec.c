@@ -195,12 +195,48 @@ buf_printf(struct buf *b, const char *fmt, va_list ap)
 	b->n += (size_t)n;
 }
 
+/* Does every real in j read back the same from 15 significant digits? */
+static int
+short_reals(json_t *j)
+{
+	const char *k;
+	char b[32];
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_REAL:
+		snprintf(b, sizeof b, "%.15g", json_real_value(j));
+		return strtod(b, NULL) == json_real_value(j);
+	case JSON_OBJECT:
+		json_object_foreach(j, k, v)
+			if (!short_reals(v))
+				return 0;
+		return 1;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			if (!short_reals(v))
+				return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Reals are written with 15 significant digits, which is what pm's own
+ * rounded numbers need; a record holding a real that needs more (one it
+ * was given: the largest double, a price of 17 digits) is written with
+ * 17, so that writing a record never changes what was read, nor makes
+ * a number the next stage cannot read.
+ */
 char *
 rec_dump(json_t *j)
 {
 	char *s;
 
-	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	s = json_dumps(j, JSON_COMPACT |
+	    JSON_REAL_PRECISION(short_reals(j) ? 15 : 17));
 	if (s == NULL)
 		pm_err(PM_EXIT_FATAL, "cannot serialise a record: out of memory");
 	return s;
