@@ -78,6 +78,12 @@ demo: all
 lint:
 	mandoc -Tlint -Wwarning $(MAN)
 
+# The demo's pipeline under valgrind, stage by stage (bench/valgrind.sh;
+# slow, so not part of check).
+valgrind: all
+	@if [ "$$(id -u)" = 0 ]; then sh share/pm/deps.sh valgrind; fi
+	sh bench/valgrind.sh
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(SHAREDIR)
@@ -103,7 +109,7 @@ distclean: clean
 	rm -f config.mk config.log
 	rm -rf fuzz/out
 
-.PHONY: all check demo lint install uninstall clean distclean FORCE
+.PHONY: all check demo lint valgrind install uninstall clean distclean FORCE
 
 # Fuzzing (fuzz/README).  Each target fuzz/NAME.c is built twice: with
 # clang's libFuzzer, ASan and UBSan into fuzz/out/NAME (make fuzz, which
