@@ -194,7 +194,11 @@ test_expect_success 'pm-fetch: hostile products and videos' '
 	json_lines fe product &&
 	run_hostile fe pm-fetch -m 1M -n 0 -t 5 -c 2 &&
 	grep "^pm-fetch: fe:5: product p: /etc/passwd: not an image" fe.err &&
-	grep "^pm-fetch: fe:6: product p: .*big.png: " fe.err &&
+	grep "^pm-fetch: fe:6: product p: .*big.png: larger than the size limit" fe.err &&
+	echo "{\"type\":\"product\",\"id\":\"big\",\"images\":[\"$PWD/big.png\"]}" >bigp &&
+	test_expect_code 1 pm-fetch bigp >out 2>err &&
+	test_line_count = 0 out &&
+	grep "^pm-fetch: bigp:1: product big: .*big.png: .*too large: 100000x100000" err &&
 	grep "product p\"q/r\\\\ns: nosuch.jpg" fe.err
 '
 
