@@ -57,6 +57,22 @@ test_expect_success 'a line of 10 MiB passes through intact' '
 	grep "\"sq\":4" out
 '
 
+test_expect_success 'huge lines, one after another, pass through in order' '
+	head -c 4000000 /dev/zero | tr "\0" a >pad &&
+	i=0 && while [ $i -lt 8 ]; do
+		printf "{\"type\":\"other\",\"i\":$i,\"pad\":\"" &&
+		cat pad && printf "\"}\n{\"type\":\"n\",\"n\":$i}\n" &&
+		i=$((i + 1)) || exit 1
+	done >in &&
+	test-loop -j 4 in >out &&
+	awk "NR % 2 == 1" in >want &&
+	awk "NR % 2 == 1 && NR < 16" out | cmp - want &&
+	got=$(awk "NR % 2 == 0" out |
+	    sed -n "s/.*\"n\":\([0-9]*\),\"sq\".*/\1/p" | tr "\n" " ") &&
+	test "$got" = "0 1 2 3 4 5 6 7 " &&
+	rm -f in out pad
+'
+
 test_expect_success 'a rejected record names its subject; its reason is given' '
 	printf "{\"type\":\"n\",\"id\":\"p7\",\"n\":-2}\n" >in &&
 	test_expect_code 1 test-loop in 2>err &&

@@ -23,6 +23,8 @@
 #include "recx.h"
 
 #define MAXLINE		((size_t)1 << 30)	/* longest line read */
+#define INFLIGHT	((size_t)256 << 20)	/* bytes of lines in flight */
+#define SLOTKEEP	((size_t)1 << 20)	/* a slot's buffers kept */
 
 enum { EMPTY, READ, BUSY, DONE };
 
@@ -48,6 +50,7 @@ struct ctx {
 	unsigned long long nread;	/* slots filled */
 	unsigned long long nclaim;	/* slots claimed by workers */
 	unsigned long long nwritten;	/* slots written */
+	size_t		 inflight;	/* bytes of the lines read, not written */
 	int		 eof;		/* the reader is done */
 	int		 status;	/* worst exit status so far */
 	pthread_mutex_t	 mu;
@@ -96,8 +99,13 @@ reader_main(void *arg)
 			continue;
 		}
 		for (;;) {
+			/*
+			 * A free slot, and (unless nothing is in flight) room
+			 * under INFLIGHT: huge lines are not all held at once.
+			 */
 			pthread_mutex_lock(&c->mu);
-			while (c->nread - c->nwritten >= c->nslots)
+			while (c->nread - c->nwritten >= c->nslots ||
+			    (c->inflight > INFLIGHT && c->nread > c->nwritten))
 				pthread_cond_wait(&c->can_read, &c->mu);
 			s = &c->slots[c->nread % c->nslots];
 			pthread_mutex_unlock(&c->mu);
@@ -115,6 +123,7 @@ reader_main(void *arg)
 
 			pthread_mutex_lock(&c->mu);
 			s->state = READ;
+			c->inflight += s->len;
 			c->nread++;
 			pthread_cond_signal(&c->can_work);
 			pthread_mutex_unlock(&c->mu);
@@ -395,8 +404,20 @@ loop_run(struct loop *l, int argc, char **argv)
 		pthread_mutex_unlock(&c.mu);
 
 		emit(&c, &w, s);
+		/* what a huge line needed is not kept for the next one */
+		if (s->cap > SLOTKEEP) {
+			free(s->line);
+			s->line = NULL;
+			s->cap = 0;
+		}
+		if (s->out.b.cap > SLOTKEEP) {
+			free(s->out.b.p);
+			s->out.b.p = NULL;
+			s->out.b.cap = 0;
+		}
 
 		pthread_mutex_lock(&c.mu);
+		c.inflight -= s->len;
 		s->state = EMPTY;
 		c.nwritten++;
 		pthread_cond_signal(&c.can_read);
