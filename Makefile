@@ -123,12 +123,12 @@ FUZZSAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZFLAGS = -g -O1 -fno-omit-frame-pointer $(FUZZSAN) -fsanitize=fuzzer-no-link
 FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
 	$(WARN) $(WERROR) $(FUZZFLAGS) -Isrc/lib -Isrc/cv $(DEP_CFLAGS)
-FUZZ_LIBS = -ljansson -lzstd -lcrypto -lm
+FUZZ_LIBS = $(DEP_LIBS) -lm
 FUZZNAMES = $(filter-out replay,$(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c)))
 FUZZBIN = $(patsubst %,fuzz/out/%,$(FUZZNAMES))
 FUZZREPLAY = $(patsubst %,fuzz/out/replay-%,$(FUZZNAMES))
 FUZZLIBOBJ = $(patsubst src/lib/%.c,fuzz/out/lib/%.o,$(wildcard src/lib/*.c)) \
-	fuzz/out/lib/hnsw.o
+	$(patsubst src/cv/%.cc,fuzz/out/lib/%.o,$(wildcard src/cv/*.cc))
 
 fuzz: $(FUZZBIN)
 
@@ -142,7 +142,7 @@ fuzz/out/lib/%.o: src/lib/%.c $(HDRS) config.mk | fuzz-deps
 	@mkdir -p fuzz/out/lib
 	$(FUZZCC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-fuzz/out/lib/hnsw.o: src/cv/hnsw.cc $(HDRS) config.mk | fuzz-deps
+fuzz/out/lib/%.o: src/cv/%.cc $(HDRS) config.mk | fuzz-deps
 	@mkdir -p fuzz/out/lib
 	$(FUZZCXX) -std=c++17 -pthread $(WARN) $(WERROR) $(FUZZFLAGS) \
 	    -Isrc/lib -Isrc/cv $(DEP_CFLAGS) -c -o $@ $<

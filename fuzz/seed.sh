@@ -42,6 +42,18 @@ seed rec "$tmp/r"
 printf '\377\020{"type":"image","product":"p \\"q\\" /x","src":"a\\nb","w":1e300,"h":-0.0}' >"$tmp/r"
 seed rec "$tmp/r"
 
+# sources, sizes, and ids to name pictures after
+for s in "file:///tmp/a%20b.jpg?x#y" "file://localhost/a" "http://h/x.jpg" \
+    "ytsearch5:cats" "./a:b.jpg" "/abs/path" "10M" "1g"; do
+	printf '%s' "$s" >"$tmp/s"
+	seed source "$tmp/s"
+done
+for s in box "../../etc/passwd" "a b/c" ".hidden" "-rf" \
+    "$(printf '%090d' 0)" "caf\303\251"; do
+	printf %b "$s" >"$tmp/s"
+	seed safename "$tmp/s"
+done
+
 # images: each format pm decodes, small
 for f in HappyFish.jpg box.png; do
 	ffmpeg -nostdin -loglevel error -i "$data/$f" -vf scale=16:12 \
