@@ -99,6 +99,12 @@ seed vec "$tmp/v"
 printf '{"type":"image","emb":[0.6,0.8,0],"emb_method":"thumb"}' >"$tmp/v"
 seed vec "$tmp/v"
 
+# a VLAD codebook of two centres, cut from the one pm ships
+{ head -c 8 "$root/share/pm/vlad.cb"; printf '\002\000\000\000'
+  tail -c +13 "$root/share/pm/vlad.cb" | head -c $((20 + 2 * 128 * 4)); } \
+    >"$tmp/cb"
+seed codebook "$tmp/cb"
+
 # indexes: few images and keypoints, a small vocabulary; with vectors
 # and their graph, and without vectors
 : >"$tmp/imgs"
