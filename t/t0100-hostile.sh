@@ -272,9 +272,11 @@ test_expect_success 'pm-match: hostile frames' '
 	add ma bad "{@,\"type\":\"frame\",\"video\":\"u\",\"t\":2.5,\"blob\":\"$scene\",\"kp\":\"$kp\"}" &&
 	add ma good "{@,\"type\":\"frame\",\"video\":\"w\\n\\\"<b>\",\"t\":-5,\"blob\":\"$text\",\"kp\":\"$kp\",\"emb\":[1]}" &&
 	add ma good "{@,\"type\":\"video\",\"id\":\"w\",\"blob\":\"$text\"}" &&
+	add ma good "{@,\"type\":\"frame\",\"video\":\"z\",\"t\":1.7e308,\"blob\":\"$scene\",\"kp\":\"$kp\"}" &&
 	json_lines ma frame &&
 	run_hostile ma pm-match -i cat.idx &&
 	grep "^pm-match: ma:[0-9]*: frame u at 2.5s: frame at 2.5s comes after" ma.err &&
+	grep "^{\"type\":\"appearance\",\"video\":\"z\",\"product\":\"[^\"]*\",\"start\":1.7e308,\"end\":1.7e308," ma.out &&
 	test $(grep -c "\"type\":\"match\"" ma.out) -ge 4
 '
 

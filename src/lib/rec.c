@@ -307,6 +307,10 @@ json_fixed(double v, int decimals)
 	double m = pow(10, decimals), x;
 
 	x = round(v * m) / m;
+	if (!isfinite(x))
+		x = v;		/* too large to round (1e308): as it is */
+	if (!isfinite(x))
+		return json_null();
 	if (x == 0)
 		x = 0;		/* no "-0.0" */
 	if (x == trunc(x) && fabs(x) < 9e15)
