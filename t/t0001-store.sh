@@ -142,6 +142,19 @@ test_expect_success 'fsck names a truncated compressed blob; get refuses it' '
 	grep "truncated" err
 '
 
+test_expect_success 'a FIFO in a blob.s place is refused, not waited on' '
+	n=$(sha a) && f=$(blob_file $n) &&
+	mv "$f" keep && mkfifo "$f" &&
+	test_when_finished "rm -f \"$f\" && mv keep \"$f\"" &&
+	test_expect_code 1 timeout 20 pm-store cat $n 2>err &&
+	grep "not a regular file" err &&
+	test_expect_code 1 timeout 20 pm-store path $n 2>err &&
+	grep "not a regular file" err &&
+	echo "{\"type\":\"image\",\"blob\":\"$n\"}" >fifo.in &&
+	test_expect_code 1 timeout 20 pm-kp fifo.in 2>err &&
+	grep "not a regular file" err
+'
+
 test_expect_success 'fsck names a stray file' '
 	echo junk >"$PM_STORE/notes.txt" &&
 	test_expect_code 1 pm-store fsck >out &&
