@@ -65,7 +65,7 @@ t/helper/%: t/helper/%.c src/libpm.a $(HDRS) .build-flags
 	$(CC) $(ALL_CFLAGS) -c -o $@.o $<
 	$(CXX) $(ALL_LDFLAGS) -o $@ $@.o $(LIBS)
 
-check: all $(UNIT) $(HELPERS)
+check: all $(UNIT) $(HELPERS) $(FUZZREPLAY)
 	@sh share/pm/deps.sh test || { \
 	    echo 'make check: tests that need those tools will skip' >&2; }
 	prove -j2 $(PROVE_FLAGS) $(UNIT) t/t[0-9]*.sh
@@ -77,6 +77,12 @@ demo: all
 
 lint:
 	mandoc -Tlint -Wwarning $(MAN)
+
+# The demo's pipeline under valgrind, stage by stage (bench/valgrind.sh;
+# slow, so not part of check).
+valgrind: all
+	@if [ "$$(id -u)" = 0 ]; then sh share/pm/deps.sh valgrind; fi
+	sh bench/valgrind.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -95,12 +101,68 @@ uninstall:
 clean:
 	rm -f bin/pm-* src/*.o src/lib/*.o src/cv/*.o src/libpm.a \
 	    $(UNIT) $(HELPERS) t/unit/*.o t/helper/*.o .build-flags
-	rm -rf t/trash.*
+	rm -rf t/trash.* fuzz/out/lib
+	rm -f fuzz/out/*.o fuzz/out/libpm.a $(FUZZBIN) $(FUZZREPLAY)
 
+# The fuzzers' working corpora and crashes (fuzz/out) outlive clean.
 distclean: clean
 	rm -f config.mk config.log
+	rm -rf fuzz/out
 
-.PHONY: all check demo lint install uninstall clean distclean FORCE
+.PHONY: all check demo lint valgrind install uninstall clean distclean FORCE
+
+# Fuzzing (fuzz/README).  Each target fuzz/NAME.c is built twice: with
+# clang's libFuzzer, ASan and UBSan into fuzz/out/NAME (make fuzz, which
+# builds its own copy of the library with clang), and with the normal
+# compiler and flags, sanitizers included, against src/libpm.a into
+# fuzz/out/replay-NAME, which runs the committed corpus fuzz/corpus/NAME
+# in make check (t/t0900-fuzz-corpus.sh).
+FUZZCC = clang-14
+FUZZCXX = clang++-14
+FUZZSAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZFLAGS = -g -O1 -fno-omit-frame-pointer $(FUZZSAN) -fsanitize=fuzzer-no-link
+FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
+	$(WARN) $(WERROR) $(FUZZFLAGS) -Isrc/lib -Isrc/cv $(DEP_CFLAGS)
+FUZZ_LIBS = $(DEP_LIBS) -lm
+FUZZNAMES = $(filter-out replay,$(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c)))
+FUZZBIN = $(patsubst %,fuzz/out/%,$(FUZZNAMES))
+FUZZREPLAY = $(patsubst %,fuzz/out/replay-%,$(FUZZNAMES))
+FUZZLIBOBJ = $(patsubst src/lib/%.c,fuzz/out/lib/%.o,$(wildcard src/lib/*.c)) \
+	$(patsubst src/cv/%.cc,fuzz/out/lib/%.o,$(wildcard src/cv/*.cc))
+
+fuzz: $(FUZZBIN)
+
+fuzz-deps:
+	@command -v $(FUZZCC) >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	    sh share/pm/deps.sh fuzz; } || { \
+	    echo "make fuzz: needs $(FUZZCC): sh share/pm/deps.sh fuzz" >&2; \
+	    exit 1; }
+
+fuzz/out/lib/%.o: src/lib/%.c $(HDRS) config.mk | fuzz-deps
+	@mkdir -p fuzz/out/lib
+	$(FUZZCC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+fuzz/out/lib/%.o: src/cv/%.cc $(HDRS) config.mk | fuzz-deps
+	@mkdir -p fuzz/out/lib
+	$(FUZZCXX) -std=c++17 -pthread $(WARN) $(WERROR) $(FUZZFLAGS) \
+	    -Isrc/lib -Isrc/cv $(DEP_CFLAGS) -c -o $@ $<
+
+fuzz/out/libpm.a: $(FUZZLIBOBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZLIBOBJ)
+
+fuzz/out/%: fuzz/%.c fuzz/fuzz.h fuzz/out/libpm.a $(HDRS)
+	$(FUZZCC) $(FUZZ_CFLAGS) -c -o $@.o $<
+	$(FUZZCXX) $(FUZZFLAGS) -fsanitize=fuzzer -pthread -o $@ $@.o \
+	    fuzz/out/libpm.a $(FUZZ_LIBS)
+
+fuzz/out/replay-%: fuzz/%.c fuzz/replay.c fuzz/fuzz.h src/libpm.a $(HDRS) .build-flags
+	@mkdir -p fuzz/out
+	$(CC) $(ALL_CFLAGS) -c -o $@.o $<
+	$(CC) $(ALL_CFLAGS) -c -o $@-main.o fuzz/replay.c
+	$(CXX) $(ALL_LDFLAGS) -o $@ $@.o $@-main.o $(LIBS)
+
+.PHONY: fuzz fuzz-deps
 .SECONDARY:
 
 # The accuracy benchmark's generator, checker, scorer and baselines

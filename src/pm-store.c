@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,15 @@ usage(void)
 {
 	fprintf(stderr, "usage: pm-store [-s dir] command [argument ...]\n");
 	exit(PM_EXIT_FATAL);
+}
+
+/* Standard output failed: fatal, and said unless its reader went away. */
+static void
+stdout_failed(void)
+{
+	if (errno == EPIPE)
+		exit(PM_EXIT_FATAL);
+	pm_err(PM_EXIT_FATAL, "stdout:");
 }
 
 static int
@@ -66,6 +76,8 @@ cmd_cat(struct store *s, int argc, char **argv)
 		usage();
 	for (i = 0; i < argc; i++)
 		if (store_cat(s, argv[i], stdout) == -1) {
+			if (ferror(stdout))
+				stdout_failed();
 			pm_warn("%s", pm_why());
 			status = PM_EXIT_SOME;
 		}
@@ -413,6 +425,8 @@ main(int argc, char *argv[])
 	int ch, status;
 
 	pm_init(argv[0]);
+	/* A closed stdout shows as EPIPE, status 2, not death by a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
 		case 's':
@@ -438,6 +452,6 @@ main(int argc, char *argv[])
 	status = cmds[i].fn(s, argc - 1, argv + 1);
 	store_close(s);
 	if (fclose(stdout) == EOF)
-		pm_err(PM_EXIT_FATAL, "stdout:");
+		stdout_failed();
 	return status;
 }

@@ -34,7 +34,6 @@ unset XDG_DATA_HOME PM_STORE_DEFAULT_OK
 test_count=0
 test_failed=0
 test_prereqs=" "
-test_cleanup=
 
 test_set_prereq() {
 	test_prereqs="$test_prereqs$1 "
@@ -70,23 +69,25 @@ test_skip_all() {
 	exit 0
 }
 
-# Run commands after the current test, pass or fail.
+# Run commands after the current test, pass or fail, the last given
+# first.  A test runs in a subshell, so they are kept in a file.
 test_when_finished() {
-	test_cleanup="$*
-$test_cleanup"
+	{ printf '%s\n' "$*"; cat "$TRASH/.cleanup" 2>/dev/null || :; } \
+	    >"$TRASH/.cleanup.new" && mv "$TRASH/.cleanup.new" "$TRASH/.cleanup"
 }
 
 test_run_() {
 	_here=$(pwd)
+	rm -f "$TRASH/.cleanup"
 	if [ -n "$TEST_VERBOSE" ]; then
 		( set -e; eval "$1" ) </dev/null >&2
 	else
 		( set -e; eval "$1" ) </dev/null >"$TRASH/.log" 2>&1
 	fi
 	_status=$?
-	if [ -n "$test_cleanup" ]; then
-		( eval "$test_cleanup" ) >/dev/null 2>&1
-		test_cleanup=
+	if [ -f "$TRASH/.cleanup" ]; then
+		( . "$TRASH/.cleanup" ) >/dev/null 2>&1
+		rm -f "$TRASH/.cleanup"
 	fi
 	cd "$_here"
 	return $_status
@@ -172,6 +173,90 @@ test_line_count() {
 		echo "test_line_count: $3 has $_n lines, wanted $1 $2" >&2
 		return 1
 	fi
+}
+
+# test_nothing_lost PROG IN OUT REJ ERR: PROG read IN, wrote OUT, put its
+# rejects in REJ and its diagnostics in ERR.  Every record of IN carries
+# a mark "hid":"hN" of its own.  Each must either come out in OUT
+# (unchanged, or with fields added) or be in REJ as it came in, with a
+# diagnostic "PROG: IN:LINE: ..." at its line in ERR; never both, never
+# neither.  OUT "-" is for a program that writes no records: whatever it
+# did not reject it took.  The marks listed in IN.good must come out,
+# those in IN.bad must be rejected.
+test_nothing_lost() {
+	touch "$2.good" "$2.bad"
+	[ "$3" = - ] && set -- "$1" "$2" /dev/null "$4" "$5" all
+	awk -v prog="$1" -v inname="$2" -v all="$6" '
+	function mark(s) {
+		if (!match(s, /"hid":"h[0-9]+"/))
+			return ""
+		return substr(s, RSTART + 7, RLENGTH - 8)
+	}
+	function fail(msg) { print "test_nothing_lost: " msg; bad = 1 }
+	FILENAME == ARGV[1] {
+		if ($0 == "")
+			next
+		m = mark($0)
+		if (m == "")
+			fail("input line " FNR " has no mark")
+		else if (m in line)
+			fail("mark " m " twice in the input")
+		line[m] = $0
+		pos[m] = FNR
+		next
+	}
+	FILENAME == ARGV[2] {
+		s = $0
+		while (match(s, /"hid":"h[0-9]+"/)) {
+			out[substr(s, RSTART + 7, RLENGTH - 8)]++
+			s = substr(s, RSTART + RLENGTH)
+		}
+		next
+	}
+	FILENAME == ARGV[3] {
+		m = mark($0)
+		if (!(m in line) || line[m] != $0)
+			fail("reject " FNR " is not a line of the input")
+		else
+			rej[m]++
+		next
+	}
+	FILENAME == ARGV[4] {
+		p = prog ": " inname ":"
+		if (index($0, p) == 1) {
+			n = substr($0, length(p) + 1)
+			sub(/:.*/, "", n)
+			said[n] = 1
+		}
+		next
+	}
+	FILENAME == ARGV[5] { want[$0] = "good"; next }
+	FILENAME == ARGV[6] { want[$0] = "bad"; next }
+	END {
+		for (m in line) {
+			o = (m in out) || (all != "" && !(m in rej))
+			r = rej[m] + 0
+			nin++
+			nrej += r > 0
+			if (o && r)
+				fail(m " (line " pos[m] ") both came out and was rejected")
+			else if (!o && !r)
+				fail(m " (line " pos[m] ") is lost")
+			if (r > 1)
+				fail(m " rejected " r " times")
+			if (r && !(pos[m] in said))
+				fail(m " rejected without a diagnostic at " inname ":" pos[m])
+			if (want[m] == "good" && !o)
+				fail(m " (line " pos[m] ") was rejected; it should not be")
+			if (want[m] == "bad" && !r)
+				fail(m " (line " pos[m] ") came out; it should be rejected")
+		}
+		for (m in want)
+			if (!(m in line))
+				fail(m " expected but not in the input")
+		print "# " prog ": " nin " records, " nin - nrej " out, " nrej " rejected"
+		exit bad
+	}' "$2" "$3" "$4" "$5" "$2.good" "$2.bad"
 }
 
 test_done() {

@@ -142,6 +142,19 @@ test_expect_success 'fsck names a truncated compressed blob; get refuses it' '
 	grep "truncated" err
 '
 
+test_expect_success 'a FIFO in a blob.s place is refused, not waited on' '
+	n=$(sha a) && f=$(blob_file $n) &&
+	mv "$f" keep && mkfifo "$f" &&
+	test_when_finished "rm -f \"$f\" && mv keep \"$f\"" &&
+	test_expect_code 1 timeout 20 pm-store cat $n 2>err &&
+	grep "not a regular file" err &&
+	test_expect_code 1 timeout 20 pm-store path $n 2>err &&
+	grep "not a regular file" err &&
+	echo "{\"type\":\"image\",\"blob\":\"$n\"}" >fifo.in &&
+	test_expect_code 1 timeout 20 pm-kp fifo.in 2>err &&
+	grep "not a regular file" err
+'
+
 test_expect_success 'fsck names a stray file' '
 	echo junk >"$PM_STORE/notes.txt" &&
 	test_expect_code 1 pm-store fsck >out &&
@@ -184,6 +197,23 @@ test_expect_success NOT_ROOT 'an unwritable store fails with a reason' '
 	test_when_finished "chmod u+w ro" &&
 	test_must_fail pm-store -s ro put a 2>err &&
 	grep "cannot create" err
+'
+
+test_expect_success 'a file size limit fails the write with a reason, not a signal' '
+	head -c 100000 /dev/urandom >limited &&
+	(ulimit -f 8 && exec pm-store -s lim put limited) >out 2>err
+	test $? = 1 &&
+	grep "File too large" err &&
+	test_line_count = 0 out &&
+	pm-store -s lim fsck
+'
+
+test_expect_success 'a closed stdout is status 2, not a death by signal' '
+	head -c 3000000 /dev/urandom >big &&
+	n=$(pm-store put big) &&
+	{ pm-store cat $n $n 2>err; echo $? >status; } | head -c 10 >/dev/null &&
+	test "$(cat status)" = 2 &&
+	test_line_count = 0 err
 '
 
 test_expect_success 'usage errors exit 2' '

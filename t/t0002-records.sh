@@ -57,10 +57,44 @@ test_expect_success 'a line of 10 MiB passes through intact' '
 	grep "\"sq\":4" out
 '
 
+test_expect_success 'huge lines, one after another, pass through in order' '
+	head -c 4000000 /dev/zero | tr "\0" a >pad &&
+	i=0 && while [ $i -lt 8 ]; do
+		printf "{\"type\":\"other\",\"i\":$i,\"pad\":\"" &&
+		cat pad && printf "\"}\n{\"type\":\"n\",\"n\":$i}\n" &&
+		i=$((i + 1)) || exit 1
+	done >in &&
+	test-loop -j 4 in >out &&
+	awk "NR % 2 == 1" in >want &&
+	awk "NR % 2 == 1 && NR < 16" out | cmp - want &&
+	got=$(awk "NR % 2 == 0" out |
+	    sed -n "s/.*\"n\":\([0-9]*\),\"sq\".*/\1/p" | tr "\n" " ") &&
+	test "$got" = "0 1 2 3 4 5 6 7 " &&
+	rm -f in out pad
+'
+
 test_expect_success 'a rejected record names its subject; its reason is given' '
 	printf "{\"type\":\"n\",\"id\":\"p7\",\"n\":-2}\n" >in &&
 	test_expect_code 1 test-loop in 2>err &&
 	grep "^test-loop: in:1: n p7: negative: -2\$" err
+'
+
+test_expect_success 'a diagnostic is one line whatever the input holds' '
+	printf "{\"type\":\"n\",\"id\":\"p\\\\ntest-loop: in:9: forged\\\\u001b[2J\",\"n\":-1}\n" >in &&
+	test_expect_code 1 test-loop in 2>err &&
+	test_line_count = 1 err &&
+	grep "^test-loop: in:1: n p\\\\ntest-loop: in:9: forged\\\\x1b\[2J: negative: -1\$" err
+'
+
+test_expect_success 'a record written reads back: reals that need 17 digits keep them' '
+	printf "{\"type\":\"n\",\"n\":2,\"max\":1.7976931348623157e308,\"p\":0.12345678901234567}\n" >in &&
+	test-loop in >out &&
+	head -1 out | test-loop -r rej >again &&
+	test_line_count = 0 rej &&
+	grep "\"max\":1.7976931348623157e+\{0,1\}308," out &&
+	grep "\"p\":0.1234567890123456[67]," out &&
+	printf "{\"type\":\"n\",\"n\":2,\"x\":0.9397}\n" | test-loop >out &&
+	grep "^{\"type\":\"n\",\"n\":2,\"x\":0.9397,\"sq\":4}\$" out
 '
 
 test_expect_success 'a warning keeps the record but sets exit status 1' '

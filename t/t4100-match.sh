@@ -419,6 +419,16 @@ test_expect_success 'bad frames are rejected with a reason; the rest goes on' '
 	test $(jq -c "select(.type == \"match\")" got | wc -l) = 8
 '
 
+test_expect_success 'a frame earlier than the one before it is rejected' '
+	grep "\"video\":\"va\"" in >va &&
+	{ sed -n 4p va && sed -n 3p va && sed -n 5,\$p va; } >back &&
+	test_expect_code 1 pm-match -r rej -i cat.idx back >got 2>err &&
+	grep "pm-match: back:2: frame va at 2s: frame at 2s comes after the video.s frame at 3s: frames must be in time order" err &&
+	sed -n 2p back >want && test_cmp want rej &&
+	jq -e -s "map(select(.type == \"appearance\")) |
+	    all(.[]; .start <= .end)" got
+'
+
 test_expect_success 'keypoints of another kind are rejected' '
 	grep "\"video\":\"vb\"" frames | head -1 | pm-kp -d orb >orb &&
 	test_expect_code 1 pm-match -i cat.idx orb >got 2>err &&

@@ -1,13 +1,15 @@
 #!/bin/sh
 # deps.sh: install the Debian packages pm needs, and nothing more.
 #
-# Usage: sh share/pm/deps.sh [-n] [build|test|run|demo ...]
+# Usage: sh share/pm/deps.sh [-n] [build|test|run|demo|fuzz|valgrind ...]
 #   build  compilers, pkg-config and the -dev packages configure probes
 #   test   what make check runs besides pm: prove, ffmpeg's tools, mandoc,
 #          python3 (the tests' HTTP servers), zstd, jq, GNU parallel,
 #          chromium (the report's test in a real browser)
 #   run    what pm runs at run time when present: yt-dlp
 #   demo   what the demo and share/pm/job.mk run: run, ffmpeg, jq
+#   fuzz   clang and its libFuzzer and sanitizer runtimes (make fuzz)
+#   valgrind  valgrind and what the demo runs (make valgrind)
 # With no set named, build and test. -n prints the packages it would
 # install. Must run as root; runs apt-get update first when it installs.
 
@@ -21,6 +23,8 @@ libopencv-dnn-dev libhnswlib-dev"
 test="perl ffmpeg mandoc python3 zstd jq parallel chromium"
 run="yt-dlp"
 demo="$run ffmpeg jq"
+fuzz="clang-14 libclang-rt-14-dev"
+valgrind="valgrind $demo"
 
 dry=
 want=
@@ -31,7 +35,10 @@ for a; do
 	test) want="$want $test" ;;
 	run) want="$want $run" ;;
 	demo) want="$want $demo" ;;
-	*) echo "usage: deps.sh [-n] [build|test|run|demo ...]" >&2; exit 2 ;;
+	fuzz) want="$want $fuzz" ;;
+	valgrind) want="$want $valgrind" ;;
+	*) echo "usage: deps.sh [-n] [build|test|run|demo|fuzz|valgrind ...]" >&2
+	   exit 2 ;;
 	esac
 done
 [ -n "$want" ] || want="$build $test"

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,27 +28,64 @@ pm_init(const char *argv0)
 
 	main_thread = pthread_self();
 	main_known = 1;
+	/*
+	 * A file size limit (ulimit -f) then fails a write with EFBIG, which
+	 * is reported like a full disk, rather than killing the program.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
 	pm_prog = p ? p + 1 : argv0;
 }
 
+/*
+ * A message is one line: control characters that came in with the
+ * input (an id with a newline, a terminal escape) are written as C
+ * escapes, so that they cannot end the line or forge another one.
+ */
+static void
+escape(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	unsigned char c;
+
+	for (; (c = (unsigned char)*s) != '\0' && o + 5 < cap; s++) {
+		if (c >= 0x20 && c != 0x7f) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		switch (c) {
+		case '\n': out[o++] = 'n'; break;
+		case '\r': out[o++] = 'r'; break;
+		case '\t': out[o++] = 't'; break;
+		default:
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
 static void
 vmsg(const char *fmt, va_list ap, int saved)
 {
-	char buf[4096];
+	char buf[4096], line[4 * sizeof buf];
 	size_t n;
 	int r;
 
 	r = vsnprintf(buf, sizeof buf, fmt, ap);
 	if (r < 0)
 		buf[0] = '\0';
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] == ':')
-		fprintf(stderr, "%s: %s %s\n", pm_prog, buf, strerror(saved));
+	escape(line, sizeof line, buf);
+	n = strlen(line);
+	if (n > 0 && line[n - 1] == ':')
+		fprintf(stderr, "%s: %s %s\n", pm_prog, line, strerror(saved));
 	else
-		fprintf(stderr, "%s: %s\n", pm_prog, buf);
+		fprintf(stderr, "%s: %s\n", pm_prog, line);
 }
 
 void

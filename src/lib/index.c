@@ -860,6 +860,10 @@ index_vote(const struct index *ix, const struct index_query *q, int K,
 		s->acc[e] = 0;
 		keep(top, &ntop, M, x);
 	}
+	if (ntop == 0) {
+		free(top);
+		return 0;
+	}
 	if (s->bincap < (size_t)ntop * (ABINS + SBINS)) {
 		s->bincap = (size_t)ntop * (ABINS + SBINS);
 		free(s->bins);

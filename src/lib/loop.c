@@ -23,6 +23,8 @@
 #include "recx.h"
 
 #define MAXLINE		((size_t)1 << 30)	/* longest line read */
+#define INFLIGHT	((size_t)256 << 20)	/* bytes of lines in flight */
+#define SLOTKEEP	((size_t)1 << 20)	/* a slot's buffers kept */
 
 enum { EMPTY, READ, BUSY, DONE };
 
@@ -48,6 +50,7 @@ struct ctx {
 	unsigned long long nread;	/* slots filled */
 	unsigned long long nclaim;	/* slots claimed by workers */
 	unsigned long long nwritten;	/* slots written */
+	size_t		 inflight;	/* bytes of the lines read, not written */
 	int		 eof;		/* the reader is done */
 	int		 status;	/* worst exit status so far */
 	pthread_mutex_t	 mu;
@@ -96,8 +99,13 @@ reader_main(void *arg)
 			continue;
 		}
 		for (;;) {
+			/*
+			 * A free slot, and (unless nothing is in flight) room
+			 * under INFLIGHT: huge lines are not all held at once.
+			 */
 			pthread_mutex_lock(&c->mu);
-			while (c->nread - c->nwritten >= c->nslots)
+			while (c->nread - c->nwritten >= c->nslots ||
+			    (c->inflight > INFLIGHT && c->nread > c->nwritten))
 				pthread_cond_wait(&c->can_read, &c->mu);
 			s = &c->slots[c->nread % c->nslots];
 			pthread_mutex_unlock(&c->mu);
@@ -115,6 +123,7 @@ reader_main(void *arg)
 
 			pthread_mutex_lock(&c->mu);
 			s->state = READ;
+			c->inflight += s->len;
 			c->nread++;
 			pthread_cond_signal(&c->can_work);
 			pthread_mutex_unlock(&c->mu);
@@ -147,8 +156,6 @@ static void
 process(struct ctx *c, struct slot *s)
 {
 	struct rec *r = &s->r;
-	json_error_t e;
-	json_t *type;
 
 	memset(r, 0, sizeof *r);
 	r->x = &s->x;
@@ -161,26 +168,9 @@ process(struct ctx *c, struct slot *s)
 		rec_reject(r, "line longer than %zu bytes", MAXLINE);
 		return;
 	}
-	r->j = json_loadb(s->line, s->len, JSON_REJECT_DUPLICATES, &e);
-	if (r->j == NULL) {
-		rec_reject(r, "malformed JSON at column %d: %s", e.column, e.text);
+	if (rec_parse(r) == -1)
 		return;
-	}
-	if (!json_is_object(r->j)) {
-		rec_reject(r, "not a JSON object");
-		return;
-	}
-	type = json_object_get(r->j, "type");
-	if (type == NULL) {
-		rec_reject(r, "record has no type");
-		return;
-	}
-	if (!json_is_string(type) || json_string_length(type) == 0) {
-		rec_reject(r, "record's type is not a non-empty string");
-		return;
-	}
 	s->bad = 0;
-	r->type = json_string_value(type);
 	if (!consumes(c, r->type)) {
 		out_pass(&s->out, r);
 		return;
@@ -414,8 +404,20 @@ loop_run(struct loop *l, int argc, char **argv)
 		pthread_mutex_unlock(&c.mu);
 
 		emit(&c, &w, s);
+		/* what a huge line needed is not kept for the next one */
+		if (s->cap > SLOTKEEP) {
+			free(s->line);
+			s->line = NULL;
+			s->cap = 0;
+		}
+		if (s->out.b.cap > SLOTKEEP) {
+			free(s->out.b.p);
+			s->out.b.p = NULL;
+			s->out.b.cap = 0;
+		}
 
 		pthread_mutex_lock(&c.mu);
+		c.inflight -= s->len;
 		s->state = EMPTY;
 		c.nwritten++;
 		pthread_cond_signal(&c.can_read);

@@ -1389,6 +1389,10 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 	}
 	v = m->v;
 	t = f->t;
+	/* appearances are intervals: a video's frames go forward in time */
+	if (t < v->prev)
+		return pm_fail("frame at %gs comes after the video's frame at "
+		    "%gs: frames must be in time order", t, v->prev);
 	if (!v->have_kpo) {
 		/* refinement finds keypoints as these frames' were found */
 		cv_kp_defaults(&v->kpo);

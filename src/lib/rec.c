@@ -33,7 +33,8 @@ reader_open(const char *path)
 	rd = pm_calloc(1, sizeof *rd);
 	rd->fd = fd;
 	rd->name = pm_strdup(path);
-	rd->buf = pm_malloc(RBUF);
+	rd->size = RBUF;
+	rd->buf = pm_malloc(rd->size);
 	return rd;
 }
 
@@ -60,7 +61,7 @@ reader_fill(struct reader *rd)
 		rd->off = 0;
 	}
 	for (;;) {
-		n = read(rd->fd, rd->buf + rd->len, RBUF - rd->len);
+		n = read(rd->fd, rd->buf + rd->len, rd->size - rd->len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		break;
@@ -135,6 +136,32 @@ done:
 	return 1;
 }
 
+/*
+ * Parse r->line (r->len bytes) into r->j and r->type.  Returns 0, or -1
+ * with r rejected: not JSON, not an object, no type or a type that is
+ * not a non-empty string.
+ */
+int
+rec_parse(struct rec *r)
+{
+	json_error_t e;
+	json_t *type;
+
+	r->j = json_loadb(r->line, r->len, JSON_REJECT_DUPLICATES, &e);
+	if (r->j == NULL)
+		return rec_reject(r, "malformed JSON at column %d: %s",
+		    e.column, e.text);
+	if (!json_is_object(r->j))
+		return rec_reject(r, "not a JSON object");
+	type = json_object_get(r->j, "type");
+	if (type == NULL)
+		return rec_reject(r, "record has no type");
+	if (!json_is_string(type) || json_string_length(type) == 0)
+		return rec_reject(r, "record's type is not a non-empty string");
+	r->type = json_string_value(type);
+	return 0;
+}
+
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
@@ -168,12 +195,48 @@ buf_printf(struct buf *b, const char *fmt, va_list ap)
 	b->n += (size_t)n;
 }
 
+/* Does every real in j read back the same from 15 significant digits? */
+static int
+short_reals(json_t *j)
+{
+	const char *k;
+	char b[32];
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_REAL:
+		snprintf(b, sizeof b, "%.15g", json_real_value(j));
+		return strtod(b, NULL) == json_real_value(j);
+	case JSON_OBJECT:
+		json_object_foreach(j, k, v)
+			if (!short_reals(v))
+				return 0;
+		return 1;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			if (!short_reals(v))
+				return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Reals are written with 15 significant digits, which is what pm's own
+ * rounded numbers need; a record holding a real that needs more (one it
+ * was given: the largest double, a price of 17 digits) is written with
+ * 17, so that writing a record never changes what was read, nor makes
+ * a number the next stage cannot read.
+ */
 char *
 rec_dump(json_t *j)
 {
 	char *s;
 
-	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	s = json_dumps(j, JSON_COMPACT |
+	    JSON_REAL_PRECISION(short_reals(j) ? 15 : 17));
 	if (s == NULL)
 		pm_err(PM_EXIT_FATAL, "cannot serialise a record: out of memory");
 	return s;
@@ -244,6 +307,10 @@ json_fixed(double v, int decimals)
 	double m = pow(10, decimals), x;
 
 	x = round(v * m) / m;
+	if (!isfinite(x))
+		x = v;		/* too large to round (1e308): as it is */
+	if (!isfinite(x))
+		return json_null();
 	if (x == 0)
 		x = 0;		/* no "-0.0" */
 	if (x == trunc(x) && fabs(x) < 9e15)

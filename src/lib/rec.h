@@ -81,7 +81,10 @@ int	 rec_num(const struct rec *r, const char *key, double *v);
 /* The serialised form of j, as out_rec() writes it (no newline). */
 char	*rec_dump(json_t *j);
 
-/* A real rounded to a fixed number of decimals, for stable output. */
+/*
+ * A real rounded to a fixed number of decimals, for stable output; one
+ * too large to round as it is, and null for one that is not finite.
+ */
 json_t	*json_fixed(double v, int decimals);
 
 #endif

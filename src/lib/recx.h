@@ -29,6 +29,7 @@ struct reader {
 	int	 fd;
 	char	*name;
 	char	*buf;
+	size_t	 size;		/* of buf; a test may use less of it */
 	size_t	 off, len;
 	int	 eof;
 	long long lineno;
@@ -41,6 +42,7 @@ struct reader *reader_open(const char *path);
 void	 reader_close(struct reader *);
 int	 reader_line(struct reader *, char **line, size_t *len, size_t *cap,
 	    size_t max, int *toolong);
+int	 rec_parse(struct rec *);
 void	 rec_subject(const struct rec *, struct buf *);
 
 #endif

@@ -631,7 +631,8 @@ blob_stream(const struct store *s, const char *name, sink_fn sink, void *arg,
 	if (!store_name_ok(name))
 		return pm_fail("%s: not a blob name", name);
 	path = blob_path(s, name);
-	fd = open(path, O_RDONLY);
+	/* not blocked by a FIFO in the blob's place: refused below */
+	fd = open(path, O_RDONLY | O_NONBLOCK);
 	if (fd == -1) {
 		if (errno == ENOENT)
 			pm_fail("blob %s: not in the store", name);
@@ -800,6 +801,7 @@ char *
 store_path(struct store *s, const char *name, int *raw)
 {
 	unsigned char head[4];
+	struct stat st;
 	char *path;
 	ssize_t n;
 	int fd;
@@ -809,12 +811,18 @@ store_path(struct store *s, const char *name, int *raw)
 		return NULL;
 	}
 	path = blob_path(s, name);
-	fd = open(path, O_RDONLY);
+	fd = open(path, O_RDONLY | O_NONBLOCK);
 	if (fd == -1) {
 		if (errno == ENOENT)
 			pm_fail("blob %s: not in the store", name);
 		else
 			pm_fail("blob %s: %s:", name, path);
+		free(path);
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		pm_fail("blob %s: %s: not a regular file", name, path);
+		close(fd);
 		free(path);
 		return NULL;
 	}

@@ -42,6 +42,20 @@ vec_normalise(float *v, int dim)
 		v[i] = (float)(v[i] * s);
 }
 
+/* A method name as a blob holds it: 1 to 16 printable ASCII, no space. */
+static int
+method_ok(const char *m)
+{
+	size_t i, n = strlen(m);
+
+	if (n < 1 || n > VEC_METHODLEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)m[i] < 0x21 || (unsigned char)m[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 static int
 check(const struct vec *out)
 {
@@ -117,8 +131,9 @@ vec_write(const char *method, const float *v, int dim, void **p, size_t *n)
 
 	if (dim < 1 || dim > VEC_MAXDIM)
 		return pm_fail("vector: dimension %d out of range", dim);
-	if (len == 0 || len > VEC_METHODLEN)
-		return pm_fail("vector: method name of %zu characters", len);
+	if (!method_ok(method))
+		return pm_fail("vector: method name of %zu characters, not 1 "
+		    "to %d printable ASCII ones", len, VEC_METHODLEN);
 	u = pm_reallocarray(NULL, (size_t)dim, sizeof *u);
 	for (i = 0; i < dim; i++) {
 		if (!isfinite(v[i])) {
@@ -170,7 +185,7 @@ vec_from_json(struct vec *out, json_t *rec, struct store *s)
 	if (n < 1 || n > VEC_MAXDIM)
 		return pm_fail("emb: %zu elements", n);
 	m = json_string_value(json_object_get(rec, "emb_method"));
-	if (m == NULL || strlen(m) > VEC_METHODLEN)
+	if (m == NULL || !method_ok(m))
 		return pm_fail("emb: inline vector without a valid emb_method");
 	snprintf(out->method, sizeof out->method, "%s", m);
 	out->dim = (int)n;

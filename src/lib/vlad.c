@@ -66,9 +66,15 @@ vlad_codebook_parse(struct vlad_codebook *cb, const void *p, size_t n)
 	if (n != len)
 		return pm_fail("codebook: %zu bytes, %u centres need %zu",
 		    n, k, len);
+	if (get32(b + 20) > INT_MAX)
+		return pm_fail("codebook: trained on %u descriptors, too many",
+		    get32(b + 20));
+	for (i = 24; i < VLAD_HDRSIZE; i++)
+		if (b[i] != 0)
+			return pm_fail("codebook: reserved header bytes not zero");
 	cb->k = (int)k;
 	cb->dim = (int)dim;
-	cb->trained = (int)(get32(b + 20) & 0x7fffffff);
+	cb->trained = (int)get32(b + 20);
 	cb->c = pm_reallocarray(NULL, (size_t)k * dim, sizeof *cb->c);
 	for (i = 0; i < (size_t)k * dim; i++) {
 		bits = get32(b + VLAD_HDRSIZE + 4 * i);

@@ -112,7 +112,7 @@ main(int argc, char **argv)
 		    json_fixed(m.box[2 * k], 2), json_fixed(m.box[2 * k + 1], 2)));
 	h = json_array();
 	for (k = 0; k < 9; k++)
-		json_array_append_new(h, json_real(m.H[k]));
+		json_array_append_new(h, json_fixed(m.H[k], k < 6 ? 6 : 10));
 	j = json_pack("{ss ss so ss ss ss so si so so}", "type", "match",
 	    "video", argv[1], "t", json_fixed(strtod(argv[2], NULL), 3),
 	    "frame", fname, "product", argv[3], "image", cname,

@@ -22,7 +22,7 @@ main(int argc, char *argv[])
 	json_t *rec;
 
 	pm_init(argv[0]);
-	tap_plan(10);
+	tap_plan(13);
 
 	r = vec_write("colour", v, 5, &vp, &n);
 	p = vp;
@@ -68,5 +68,15 @@ main(int argc, char *argv[])
 	ok(vec_from_json(&out, rec, NULL) == -1 && strstr(pm_why(), "unit"),
 	    "an inline vector not of unit length: %s", pm_why());
 	json_decref(rec);
+	rec = json_pack("{s:[f,f], s:s}", "emb", 0.6, 0.8, "emb_method", "t b");
+	ok(vec_from_json(&out, rec, NULL) == -1 && strstr(pm_why(), "emb_method"),
+	    "an inline vector whose method has a space: %s", pm_why());
+	json_decref(rec);
+	rec = json_pack("{s:[f,f], s:s}", "emb", 0.6, 0.8, "emb_method", "");
+	ok(vec_from_json(&out, rec, NULL) == -1,
+	    "an inline vector of an empty method: %s", pm_why());
+	json_decref(rec);
+	ok(vec_write("t\tb", v, 2, &vp, &n) == -1,
+	    "a method name with a tab is not written: %s", pm_why());
 	return tap_done();
 }
