@@ -25,6 +25,9 @@ LIBOBJ = $(patsubst %.c,%.o,$(wildcard src/lib/*.c)) \
 	$(patsubst %.cc,%.o,$(wildcard src/cv/*.cc))
 UNIT = $(patsubst %.c,%,$(wildcard t/unit/*.c))
 HELPERS = $(patsubst %.c,%,$(wildcard t/helper/*.c))
+# fuzz/NAME.c, and its corpus replayed by make check (see Fuzzing below)
+FUZZNAMES = $(filter-out replay,$(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c)))
+FUZZREPLAY = $(patsubst %,fuzz/out/replay-%,$(FUZZNAMES))
 HDRS = $(wildcard src/lib/*.h src/cv/*.h)
 MAN = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
 
@@ -124,9 +127,7 @@ FUZZFLAGS = -g -O1 -fno-omit-frame-pointer $(FUZZSAN) -fsanitize=fuzzer-no-link
 FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
 	$(WARN) $(WERROR) $(FUZZFLAGS) -Isrc/lib -Isrc/cv $(DEP_CFLAGS)
 FUZZ_LIBS = $(DEP_LIBS) -lm
-FUZZNAMES = $(filter-out replay,$(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c)))
 FUZZBIN = $(patsubst %,fuzz/out/%,$(FUZZNAMES))
-FUZZREPLAY = $(patsubst %,fuzz/out/replay-%,$(FUZZNAMES))
 FUZZLIBOBJ = $(patsubst src/lib/%.c,fuzz/out/lib/%.o,$(wildcard src/lib/*.c)) \
 	$(patsubst src/cv/%.cc,fuzz/out/lib/%.o,$(wildcard src/cv/*.cc))
 
