@@ -747,29 +747,35 @@ yuv_frame(int w, int h)
 	return f;
 }
 
-/* Turn plane s (w x h) by rot degrees clockwise into d. */
+/* Turn plane s (w x h pixels of ps bytes) by rot degrees clockwise into
+ * d. */
 static void
 turn(uint8_t *d, ptrdiff_t dls, const uint8_t *s, ptrdiff_t sls, int w,
-    int h, int rot)
+    int h, int ps, int rot)
 {
-	int x, y;
+	int x, y, k;
 
 	switch (rot) {
 	case 90:	/* d is h x w; d(x, y) = s(y, h-1-x) */
 		for (y = 0; y < w; y++)
 			for (x = 0; x < h; x++)
-				d[y * dls + x] = s[(h - 1 - x) * sls + y];
+				for (k = 0; k < ps; k++)
+					d[y * dls + x * ps + k] =
+					    s[(h - 1 - x) * sls + y * ps + k];
 		break;
 	case 180:
 		for (y = 0; y < h; y++)
 			for (x = 0; x < w; x++)
-				d[y * dls + x] =
-				    s[(h - 1 - y) * sls + (w - 1 - x)];
+				for (k = 0; k < ps; k++)
+					d[y * dls + x * ps + k] = s[(h - 1 - y) *
+					    sls + (w - 1 - x) * ps + k];
 		break;
 	case 270:	/* d(x, y) = s(w-1-y, x) */
 		for (y = 0; y < w; y++)
 			for (x = 0; x < h; x++)
-				d[y * dls + x] = s[x * sls + (w - 1 - y)];
+				for (k = 0; k < ps; k++)
+					d[y * dls + x * ps + k] =
+					    s[x * sls + (w - 1 - y) * ps + k];
 		break;
 	}
 }
@@ -895,7 +901,7 @@ jpeg_encode(struct jpeg *j, const AVFrame *f, int sw, int sh, int rot,
 			int ph = i ? (sh + 1) / 2 : sh;
 
 			turn(j->up->data[i], j->up->linesize[i],
-			    j->yuv->data[i], j->yuv->linesize[i], pw, ph, rot);
+			    j->yuv->data[i], j->yuv->linesize[i], pw, ph, 1, rot);
 		}
 		out = j->up;
 	}
@@ -929,6 +935,88 @@ sws(struct jpeg *j, const AVFrame *f, const AVPixFmtDescriptor *d, int full,
 		    1 << 16);
 	sws_scale(j->sws, (const uint8_t *const *)f->data, f->linesize, 0,
 	    f->height, j->yuv->data, j->yuv->linesize);
+	return 0;
+}
+
+/*
+ * Raw pictures of kept frames (video_opts.raw): swscale to packed BGR at
+ * the output size, turned upright.
+ */
+struct bgr {
+	struct SwsContext *sws;
+	uint8_t		*p, *up;	/* scaled; turned upright */
+	size_t		 cap, capup;
+	int		 w, h;		/* upright */
+	ptrdiff_t	 stride;
+	const uint8_t	*out;		/* p or up */
+};
+
+static void
+bgr_free(struct bgr *b)
+{
+	sws_freeContext(b->sws);
+	free(b->p);
+	free(b->up);
+	memset(b, 0, sizeof *b);
+}
+
+/* Rows of w BGR pixels, 32-byte aligned for swscale's vector code. */
+static ptrdiff_t
+bgr_stride(int w)
+{
+	return ((ptrdiff_t)w * 3 + 31) & ~(ptrdiff_t)31;
+}
+
+/* Convert f scaled to sw x sh, turned by rot, into b->out. */
+static int
+bgr_convert(struct bgr *b, const AVFrame *f, int sw, int sh, int rot)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+	int full = f->color_range == AVCOL_RANGE_JPEG ||
+	    f->format == AV_PIX_FMT_YUVJ420P;
+	ptrdiff_t ls = bgr_stride(sw);
+	uint8_t *dst[4] = { NULL };
+	int dls[4] = { 0 };
+	size_t n = (size_t)ls * (size_t)sh;
+
+	b->sws = sws_getCachedContext(b->sws, f->width, f->height, f->format,
+	    sw, sh, AV_PIX_FMT_BGR24, SWS_BICUBIC, NULL, NULL, NULL);
+	if (b->sws == NULL)
+		return pm_fail("cannot convert from %s",
+		    av_get_pix_fmt_name(f->format));
+	if (d != NULL && !(d->flags & AV_PIX_FMT_FLAG_RGB))
+		sws_setColorspaceDetails(b->sws,
+		    sws_getCoefficients(SWS_CS_DEFAULT), full,
+		    sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16,
+		    1 << 16);
+	if (n > b->cap) {
+		free(b->p);
+		b->p = pm_malloc(n);
+		b->cap = n;
+	}
+	dst[0] = b->p;
+	dls[0] = (int)ls;
+	sws_scale(b->sws, (const uint8_t *const *)f->data, f->linesize, 0,
+	    f->height, dst, dls);
+	b->out = b->p;
+	b->w = sw;
+	b->h = sh;
+	b->stride = ls;
+	if (rot == 0)
+		return 0;
+	if (rot == 90 || rot == 270) {
+		b->w = sh;
+		b->h = sw;
+	}
+	b->stride = bgr_stride(b->w);
+	n = (size_t)b->stride * (size_t)b->h;
+	if (n > b->capup) {
+		free(b->up);
+		b->up = pm_malloc(n);
+		b->capup = n;
+	}
+	turn(b->up, b->stride, b->p, ls, sw, sh, 3, rot);
+	b->out = b->up;
 	return 0;
 }
 
@@ -998,6 +1086,7 @@ struct sampler {
 	uint64_t	 lasthash;
 	int		 havehash;
 	struct jpeg	 jpeg;
+	struct bgr	 bgr;
 	long		 kept, dup, blur, corrupt;
 };
 
@@ -1226,7 +1315,8 @@ finish(struct sampler *s, const struct item *it)
 		}
 	}
 	out_size(s, f, &sw, &sh);
-	if (jpeg_encode(&s->jpeg, f, sw, sh, s->v->rot, o->quality) == -1) {
+	if (o->raw ? bgr_convert(&s->bgr, f, sw, sh, s->v->rot) :
+	    jpeg_encode(&s->jpeg, f, sw, sh, s->v->rot, o->quality)) {
 		halt(s, -1, it);
 		return;
 	}
@@ -1237,15 +1327,21 @@ finish(struct sampler *s, const struct item *it)
 	memset(&vf, 0, sizeof vf);
 	vf.t = it->t;
 	vf.key = f->key_frame;
-	vf.w = s->jpeg.w;
-	vf.h = s->jpeg.h;
+	vf.w = o->raw ? s->bgr.w : s->jpeg.w;
+	vf.h = o->raw ? s->bgr.h : s->jpeg.h;
 	vf.scene = o->mode == VIDEO_SCENE ? it->score : 0;
 	vf.sharp = sharp;
 	vf.n = s->kept;
-	vf.jpeg = s->jpeg.pkt->data;
-	vf.len = (size_t)s->jpeg.pkt->size;
+	if (o->raw) {
+		vf.pix = s->bgr.out;
+		vf.stride = s->bgr.stride;
+	} else {
+		vf.jpeg = s->jpeg.pkt->data;
+		vf.len = (size_t)s->jpeg.pkt->size;
+	}
 	r = s->fn(&vf, s->arg);
-	av_packet_unref(s->jpeg.pkt);
+	if (!o->raw)
+		av_packet_unref(s->jpeg.pkt);
 	if (r < 0) {
 		halt(s, -1, it);
 		return;
@@ -1746,6 +1842,7 @@ out:
 	gray_free(&s.prevsmall);
 	gray_free(&s.ana);
 	jpeg_free(&s.jpeg);
+	bgr_free(&s.bgr);
 	pthread_mutex_destroy(&s.mu);
 	pthread_cond_destroy(&s.cv);
 	return ret;

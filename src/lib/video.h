@@ -57,6 +57,7 @@ struct video_opts {
 	double	 blur;		/* drop a frame whose sharpness is lower;
 				   0: off */
 	int	 quality;	/* JPEG quality, 1..100 */
+	int	 raw;		/* frames as BGR pixels, not JPEG */
 	int	 maxside;	/* cap on the longer side; 0: none */
 	int	 threads;	/* decoding threads; 0: a share of the cores */
 	const double *win;	/* VIDEO_RATE: only frames with lo < t < hi of
@@ -68,9 +69,10 @@ struct video_opts {
 void	 video_opts_init(struct video_opts *);
 
 /*
- * A kept frame, valid during the callback; or, with drop set, a sampled
- * frame that was dropped (jpeg NULL, w and h 0): "dup", "blur" or
- * "corrupt".  A dropped duplicate stands for the last kept frame.
+ * A kept frame, valid during the callback, as a JPEG or with o->raw as
+ * pixels; or, with drop set, a sampled frame that was dropped (jpeg and
+ * pix NULL, w and h 0): "dup", "blur" or "corrupt".  A dropped
+ * duplicate stands for the last kept frame.
  */
 struct video_frame {
 	const char *drop;	/* NULL for a kept frame */
@@ -81,8 +83,10 @@ struct video_frame {
 	double	 sharp;		/* sharpness, when blur is on; else 0 */
 	long	 n;		/* 0, 1, ... among the kept frames; for a
 				   dropped one, the last kept frame's n */
-	const uint8_t *jpeg;
+	const uint8_t *jpeg;	/* the picture as a JPEG, or NULL: */
 	size_t	 len;
+	const uint8_t *pix;	/* raw: w x h pixels of blue, green, red */
+	ptrdiff_t stride;	/* bytes from one row of pix to the next */
 };
 
 /*

@@ -1,7 +1,8 @@
 /*
  * Unit tests for video.c: the perceptual hash and the sharpness measure
  * on images made here, and probing, opening from memory, sampling,
- * stopping and JPEG sizes on the real clip t/data/cockatoo.mp4 (the
+ * stopping, JPEG sizes and raw pictures on the real clip
+ * t/data/cockatoo.mp4, turned by its metadata too (the
  * sampling modes and bad inputs are tested through pm-frames in
  * t/t2000-frames.sh).
  */
@@ -16,6 +17,7 @@
 
 #include <libavcodec/avcodec.h>
 
+#include "cv.h"
 #include "err.h"
 #include "video.h"
 /* tap.h as it stands: a slash-star in a comment, helpers left unused. */
@@ -109,6 +111,74 @@ collect(const struct video_frame *vf, void *arg)
 	return g->stop_after > 0 && g->n >= g->stop_after ? 1 : 0;
 }
 
+/* The first kept frame as BGR pixels, from its JPEG or raw. */
+struct first {
+	uint8_t	*pix;
+	int	 w, h, n, bad;
+};
+
+static int
+first_bgr(const struct video_frame *vf, void *arg)
+{
+	struct first *fb = arg;
+	unsigned char *p;
+	int w, h, y;
+
+	if (vf->drop != NULL)
+		return 0;
+	if (vf->pix != NULL) {
+		if (vf->jpeg != NULL || vf->stride < (ptrdiff_t)vf->w * 3)
+			fb->bad++;
+		fb->pix = malloc((size_t)vf->w * vf->h * 3);
+		for (y = 0; y < vf->h; y++)
+			memcpy(fb->pix + (size_t)y * vf->w * 3,
+			    vf->pix + y * vf->stride, (size_t)vf->w * 3);
+	} else if (cv_image_decode(vf->jpeg, vf->len, 3, &p, &w, &h) == 0 &&
+	    w == vf->w && h == vf->h)
+		fb->pix = p;
+	else
+		fb->bad++;
+	fb->w = vf->w;
+	fb->h = vf->h;
+	fb->n++;
+	return 1;
+}
+
+/* The first keyframe of clip, capped at maxside, raw or as a JPEG of
+ * quality 100; 0 if it came. */
+static int
+first_frame(const char *clip, int raw, int maxside, struct first *fb)
+{
+	struct video_opts o;
+	struct video_stats st;
+	struct video *v;
+	int r;
+
+	memset(fb, 0, sizeof *fb);
+	video_opts_init(&o);
+	o.raw = raw;
+	o.maxside = maxside;
+	o.quality = 100;
+	if ((v = video_open(clip)) == NULL)
+		return -1;
+	r = video_sample(v, &o, first_bgr, fb, &st);
+	video_close(v);
+	return r == 0 && fb->n == 1 && fb->bad == 0 && fb->pix != NULL ?
+	    0 : -1;
+}
+
+/* The mean absolute difference of two pictures of the same size. */
+static double
+mad(const struct first *a, const struct first *b)
+{
+	size_t i, n = (size_t)a->w * a->h * 3;
+	double s = 0;
+
+	for (i = 0; i < n; i++)
+		s += abs(a->pix[i] - b->pix[i]);
+	return s / n;
+}
+
 static int
 sample(struct video *v, struct video_opts *o, struct got *g,
     struct video_stats *st)
@@ -154,7 +224,7 @@ main(void)
 	int i, x, y, fd;
 
 	pm_init("unit-video");
-	tap_plan(22);
+	tap_plan(24);
 
 	/* The hash: stable under noise and brightness, not under change. */
 	picture(a, 0);
@@ -301,5 +371,39 @@ main(void)
 	ok(video_open_mem("0123456789abcdef", 16) == NULL &&
 	    strstr(pm_why(), "not a video"), "garbage in memory: %s",
 	    pm_why());
+
+	/* Raw pictures: the JPEG's pixels, upright. */
+	{
+		struct first fr, fj;
+		char rot[64], cmd[8400];
+		int r;
+
+		r = first_frame(clip, 1, 333, &fr) == 0 &&
+		    first_frame(clip, 0, 333, &fj) == 0;
+		ok(r && fr.w == 333 && fr.h == 187 && fj.w == 333 &&
+		    mad(&fr, &fj) < 2, "raw: 333x187 BGR, the JPEG's within "
+		    "%.2f a level", r ? mad(&fr, &fj) : -1);
+		free(fr.pix);
+		free(fj.pix);
+		snprintf(rot, sizeof rot, "%s.rot.mp4", tmp);
+		snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -v error -y -i "
+		    "'%s' -t 1 -an -c copy -metadata:s:v rotate=90 '%s'", clip,
+		    rot);
+		if (system("command -v ffmpeg >/dev/null") != 0 ||
+		    system(cmd) != 0)
+			skip("ffmpeg is needed to turn the clip");
+		else {
+			r = first_frame(rot, 1, 0, &fr) == 0 &&
+			    first_frame(rot, 0, 0, &fj) == 0;
+			ok(r && fr.w == 720 && fr.h == 1280 && fj.w == 720 &&
+			    mad(&fr, &fj) < 2, "raw, turned 90 degrees: "
+			    "720x1280, the JPEG's within %.2f a level",
+			    r ? mad(&fr, &fj) : -1);
+			free(fr.pix);
+			free(fj.pix);
+			unlink(rot);
+		}
+	}
+
 	return tap_done();
 }
