@@ -25,6 +25,26 @@ struct cv_colours {
 	int		 w, h;		/* the image's own size */
 };
 
+/* The colours of m, a picture of an image of w x h pixels, at most
+ * max_side pixels a side. */
+static struct cv_colours *
+colours(const cv::Mat &m, int w, int h, int max_side)
+{
+	struct cv_colours *c = new cv_colours();
+
+	c->w = w;
+	c->h = h;
+	if (max_side > 0 && std::max(m.cols, m.rows) > max_side) {
+		double s = (double)max_side / std::max(w, h);
+		cv::Size sz(std::max(1, (int)lround(w * s)),
+		    std::max(1, (int)lround(h * s)));
+
+		cv::resize(m, c->bgr, sz, 0, 0, cv::INTER_AREA);
+	} else
+		c->bgr = m.clone();
+	return c;
+}
+
 extern "C" struct cv_colours *
 cv_colours_new(const void *img, size_t n, int max_side)
 {
@@ -36,17 +56,33 @@ cv_colours_new(const void *img, size_t n, int max_side)
 
 		if (shim_decode(img, n, 3, m) == -1)
 			return -1;
-		c = new cv_colours();
-		c->w = m.cols;
-		c->h = m.rows;
-		if (max_side > 0 && std::max(m.cols, m.rows) > max_side) {
-			double s = (double)max_side / std::max(m.cols, m.rows);
-			cv::Size sz(std::max(1, (int)lround(m.cols * s)),
-			    std::max(1, (int)lround(m.rows * s)));
+		c = colours(m, m.cols, m.rows, max_side);
+		return 0;
+	});
+	if (r == -1) {
+		delete c;
+		return nullptr;
+	}
+	return c;
+}
 
-			cv::resize(m, c->bgr, sz, 0, 0, cv::INTER_AREA);
-		} else
-			c->bgr = m;
+extern "C" struct cv_colours *
+cv_colours_bgr(const struct cv_bgr *b, int max_side)
+{
+	struct cv_colours *c = nullptr;
+	int r;
+
+	if (b->pw < 1 || b->ph < 1 || b->w < b->pw || b->h < b->ph ||
+	    b->stride < (size_t)b->pw * 3) {
+		pm_fail("colours: a picture of %dx%d pixels, rows %zu bytes "
+		    "apart, of %dx%d", b->pw, b->ph, b->stride, b->w, b->h);
+		return nullptr;
+	}
+	r = shim_guard("colours", [&] {
+		cv::Mat m(b->ph, b->pw, CV_8UC3,
+		    const_cast<unsigned char *>(b->pix), b->stride);
+
+		c = colours(m, b->w, b->h, max_side);
 		return 0;
 	});
 	if (r == -1) {

@@ -106,14 +106,31 @@ int	 cv_kp_extract(const void *img, size_t n, const struct cv_kp_opts *,
 	    void **blob, size_t *bloblen, int *nkp);
 
 /*
- * The same for the part of the image within rect (x0, y0, x1, y1, image
- * pixels): the image is scaled and its levels prepared as a whole, the
- * detector sees that part with a margin of 16 pixels, and every
- * keypoint it finds is kept (max_kp does not apply).  The blob is the
- * whole image's, with keypoints only there.  No mask.
+ * A picture at hand: pw x ph pixels of blue, green, red, rows stride
+ * bytes apart, of an image of w x h pixels (the same size, or scaled
+ * down): coordinates are the image's.
  */
-int	 cv_kp_extract_in(const void *img, size_t n, const struct cv_kp_opts *,
-	    const double rect[4], void **blob, size_t *bloblen, int *nkp);
+struct cv_bgr {
+	const unsigned char *pix;
+	int		 pw, ph;
+	size_t		 stride;
+	int		 w, h;
+};
+
+/*
+ * The keypoints of the part within rect (x0, y0, x1, y1) of a picture at
+ * hand, found as cv_kp_extract() finds the whole image's: the picture is
+ * scaled and its levels prepared as a whole, the detector sees that part
+ * with a margin of 16 pixels, and every keypoint it finds is kept (max_kp
+ * does not apply).  When side is not 0 and the part's shorter side,
+ * margin included, is longer, the part is first scaled down to it: a
+ * product seen larger than that needs none of the finer detail to be
+ * told.  The blob is the whole image's, with keypoints only in that
+ * part.  No mask.
+ */
+int	 cv_kp_extract_bgr_in(const struct cv_bgr *, const struct cv_kp_opts *,
+	    const double rect[4], int side, void **blob, size_t *bloblen,
+	    int *nkp);
 
 /*
  * Geometric verification.
@@ -233,6 +250,7 @@ void	 cv_match_free(struct cv_match *);
 struct cv_colours;
 
 struct cv_colours *cv_colours_new(const void *img, size_t n, int max_side);
+struct cv_colours *cv_colours_bgr(const struct cv_bgr *, int max_side);
 void	 cv_colours_free(struct cv_colours *);
 size_t	 cv_colours_bytes(const struct cv_colours *);
 

@@ -17,6 +17,7 @@
 #include "shim.h"
 
 extern "C" {
+#include "imghdr.h"
 #include "kpblob.h"
 }
 
@@ -498,22 +499,31 @@ normalise(cv::Mat &gray, int how)
 	gray = out;
 }
 
+/* Options a detector can follow. */
 static int
-extract(const void *img, size_t n, const struct cv_kp_opts *o,
-    const double *rect, void **blob, size_t *bloblen, int *nkp)
+check_opts(const struct cv_kp_opts *o)
 {
-	cv::Mat im, alpha, gray, mask;
-	int w, h, dw, dh;
-
 	if (o->detector != CV_SIFT && o->detector != CV_ORB &&
 	    o->detector != CV_AKAZE)
 		return pm_fail("keypoints: unknown detector %d", o->detector);
 	if (o->rootsift && o->detector != CV_SIFT)
 		return pm_fail("keypoints: RootSIFT needs SIFT");
-	if (shim_decode(img, n, o->mask ? 3 : 1, im, &alpha) == -1)
-		return -1;
-	w = im.cols;
-	h = im.rows;
+	return 0;
+}
+
+/*
+ * The keypoints of an image of w x h pixels, or of its part within rect
+ * (see cv_kp_extract_bgr_in() for side), from its picture im (grey or
+ * BGR, of that size or scaled down; alpha, if not empty, its
+ * transparency).
+ */
+static int
+extract(cv::Mat im, cv::Mat alpha, int w, int h, const struct cv_kp_opts *o,
+    const double *rect, int side, void **blob, size_t *bloblen, int *nkp)
+{
+	cv::Mat gray, mask;
+	int dw, dh;
+
 	if (w < CV_MIN_SIDE || h < CV_MIN_SIDE)
 		return pm_fail("image too small for keypoints: %dx%d pixels "
 		    "(at least %d a side)", w, h, CV_MIN_SIDE);
@@ -522,13 +532,15 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o,
 	 * and time grows with the pixels */
 	dw = w;
 	dh = h;
-	int side = o->max_side > 0 ? std::min(o->max_side, CV_MAX_DETECT) :
+	int longest = o->max_side > 0 ? std::min(o->max_side, CV_MAX_DETECT) :
 	    CV_MAX_DETECT;
-	if (std::max(w, h) > side) {
-		double s = (double)side / std::max(w, h);
+	if (std::max(w, h) > longest) {
+		double s = (double)longest / std::max(w, h);
 
 		dw = std::max(1, (int)lround(w * s));
 		dh = std::max(1, (int)lround(h * s));
+	}
+	if (im.cols != dw || im.rows != dh) {
 		cv::resize(im, im, cv::Size(dw, dh), 0, 0, cv::INTER_AREA);
 		if (!alpha.empty())
 			cv::resize(alpha, alpha, cv::Size(dw, dh), 0, 0,
@@ -584,14 +596,27 @@ extract(const void *img, size_t n, const struct cv_kp_opts *o,
 		if (cw > 0 && ch > 0)
 			gray = gray(cv::Rect(x0, y0, cw, ch)).clone();
 	}
+	/* the part seen smaller, keypoints put back in its pixels */
+	double ks = 1;
+	if (rect != nullptr && side > 0 && std::min(cw, ch) > side) {
+		cv::Mat small;
+		double s = (double)side / std::min(cw, ch);
+
+		cv::resize(gray, small, cv::Size(std::max(1,
+		    (int)lround(cw * s)), std::max(1, (int)lround(ch * s))),
+		    0, 0, cv::INTER_AREA);
+		ks = (double)cw / small.cols;
+		gray = small;
+	}
 
 	std::vector<cv::KeyPoint> kps;
 	cv::Mat desc;
 	if (cw > 0 && ch > 0)
 		detector(o)->detectAndCompute(gray, mask, kps, desc);
 	for (auto &k : kps) {
-		k.pt.x += ox;
-		k.pt.y += oy;
+		k.pt.x = (float)((k.pt.x + 0.5) * ks - 0.5 + ox);
+		k.pt.y = (float)((k.pt.y + 0.5) * ks - 0.5 + oy);
+		k.size = (float)(k.size * ks);
 	}
 	if (!kps.empty() && (desc.rows != (int)kps.size() ||
 	    desc.type() != CV_8U))
@@ -649,21 +674,41 @@ cv_kp_extract(const void *img, size_t n, const struct cv_kp_opts *o,
 	*blob = nullptr;
 	*bloblen = 0;
 	*nkp = 0;
+	if (check_opts(o) == -1)
+		return -1;
 	return shim_guard("keypoints", [&] {
-		return extract(img, n, o, nullptr, blob, bloblen, nkp);
+		cv::Mat im, alpha;
+
+		if (shim_decode(img, n, o->mask ? 3 : 1, im, &alpha) == -1)
+			return -1;
+		return extract(im, alpha, im.cols, im.rows, o, nullptr, 0,
+		    blob, bloblen, nkp);
 	});
 }
 
 extern "C" int
-cv_kp_extract_in(const void *img, size_t n, const struct cv_kp_opts *o,
-    const double rect[4], void **blob, size_t *bloblen, int *nkp)
+cv_kp_extract_bgr_in(const struct cv_bgr *b, const struct cv_kp_opts *o,
+    const double rect[4], int side, void **blob, size_t *bloblen, int *nkp)
 {
 	*blob = nullptr;
 	*bloblen = 0;
 	*nkp = 0;
+	if (check_opts(o) == -1)
+		return -1;
 	if (o->mask != CV_MASK_NONE)
 		return pm_fail("keypoints: a mask and a part of the image");
+	if (b->pw < 1 || b->ph < 1 || b->w < b->pw || b->h < b->ph ||
+	    b->w > IMG_MAX_SIDE || b->h > IMG_MAX_SIDE ||
+	    (long)b->w * b->h > IMG_MAX_PIXELS ||
+	    b->stride < (size_t)b->pw * 3)
+		return pm_fail("keypoints: a picture of %dx%d pixels, rows %zu "
+		    "bytes apart, of %dx%d", b->pw, b->ph, b->stride, b->w,
+		    b->h);
 	return shim_guard("keypoints", [&] {
-		return extract(img, n, o, rect, blob, bloblen, nkp);
+		cv::Mat im(b->ph, b->pw, CV_8UC3,
+		    const_cast<unsigned char *>(b->pix), b->stride);
+
+		return extract(im, cv::Mat(), b->w, b->h, o, rect, side, blob,
+		    bloblen, nkp);
 	});
 }

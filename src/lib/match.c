@@ -18,7 +18,6 @@
 #include "index.h"
 #include "kpblob.h"
 #include "match.h"
-#include "pfor.h"
 #include "rec.h"
 #include "refine.h"
 #include "store.h"
@@ -28,6 +27,12 @@
  * image's, the frame's. */
 #define MATCH_COLOUR_SIDE 96
 #define MATCH_FRAME_SIDE 320
+
+/* Refinement's detector sees the part of a frame where it looks for a
+ * product (its box grown, see region()) at most this many pixels on its
+ * shorter side: the time it takes grows with the pixels, and a product
+ * seen large needs none of the finer detail to be found. */
+#define MATCH_REFINE_SIDE 240
 
 /* A product is in view when at least this share of its outline is
  * inside the frame; a match of one going out of the picture or coming
@@ -287,13 +292,12 @@ shared(const struct cand *a, const struct cand *b)
 }
 
 /*
- * A frame's picture, for the colour check: its JPEG (a store blob or
- * bytes at hand), decoded when first needed.
+ * A frame's picture, for the colour check: its JPEG blob, decoded when
+ * first needed, or its pixels at hand.
  */
 struct fpic {
 	const char	*blob;		/* a blob name, or NULL: */
-	const void	*jpeg;		/* ... these bytes */
-	size_t		 len;
+	const struct refine_frame *raw;	/* ... these pixels */
 	struct cv_colours *col;
 	int		 tried;
 	char		*why;
@@ -644,7 +648,7 @@ fpic_colours(struct matcher *m, struct fpic *fp)
 		fp->col = cv_colours_new(p, n, MATCH_FRAME_SIDE);
 		free(p);
 	} else
-		fp->col = cv_colours_new(fp->jpeg, fp->len, MATCH_FRAME_SIDE);
+		fp->col = cv_colours_bgr(&fp->raw->pic, MATCH_FRAME_SIDE);
 	if (fp->col == NULL)
 		fp->why = pm_strdup(pm_why());
 	return fp->col;
@@ -1075,15 +1079,13 @@ struct rjob {
 struct rsearch {
 	struct matcher	*m;
 	struct rjob	*job;
-	int		 nj;
-	struct refine_frame *f;
-	int		 nf;
 	const struct refine_opts *ro;
 };
 
-/* Is the job's product in frame k, where it was? */
+/* Is the job's product in frame f, where it was? */
 static int
-present(struct rsearch *r, const struct rjob *j, int k)
+present(struct rsearch *r, const struct rjob *j,
+    const struct refine_frame *f)
 {
 	struct kpblob kb;
 	struct fpic fp;
@@ -1095,11 +1097,10 @@ present(struct rsearch *r, const struct rjob *j, int k)
 
 	/* keypoints of that part of the frame only */
 	region(r->m, j->box, rr);
-	if (refine_kp(&r->f[k], r->ro, rr, &blob, &len) == -1)
+	if (refine_kp(f, r->ro, rr, &blob, &len) == -1)
 		return -1;
 	memset(&fp, 0, sizeof fp);
-	fp.jpeg = r->f[k].jpeg;
-	fp.len = r->f[k].len;
+	fp.raw = f;
 	yes = kpblob_parse(&kb, blob, len) == 0 &&
 	    region_verify(r->m, &kb, &fp, j->entry, j->box, &c, NULL);
 	if (yes)
@@ -1111,37 +1112,33 @@ present(struct rsearch *r, const struct rjob *j, int k)
 }
 
 /*
- * A boundary by bisection of the frames between lo and hi: the product
- * is taken to change once there (from absent to present at a start,
- * present to absent at an end), which a gap of one sampled frame makes
- * likely; each step halves the frames still in question.
+ * A boundary by bisection of the frames f[0..n) between the job's lo
+ * and hi: the product is taken to change once there (from absent to
+ * present at a start, present to absent at an end), which a gap of one
+ * sampled frame makes likely; each step halves the frames still in
+ * question.
  */
 static void
-rsearch_one(void *arg, size_t i, int thread)
+rsearch_one(void *arg, int i, const struct refine_frame *f, int n)
 {
 	struct rsearch *r = arg;
 	struct rjob *j = &r->job[i];
-	int a = -1, b = 0, k, mid, y;
+	int a = -1, b = n, k, mid, y;
 	double ta, tb;
 
-	for (k = 0; k < r->nf && r->f[k].t <= j->lo; k++)
-		;
-	a = k - 1;
-	for (b = k; b < r->nf && r->f[b].t < j->hi; b++)
-		;
-	/* frames a+1 .. b-1 are inside; a and b stand for lo and hi.
+	/* frames a+1 .. b-1 are in question; a and b stand for lo and hi.
 	 * Without a frame beyond, the one nearest the video's end (or
 	 * start) stands for it: if the product is there, it lasts (or
 	 * was there from the start) */
-	if (j->open && b - a > 1) {
-		k = j->end ? b - 1 : a + 1;
-		if ((y = present(r, j, k)) == -1)
+	if (j->open && n > 0) {
+		k = j->end ? n - 1 : 0;
+		if ((y = present(r, j, &f[k])) == -1)
 			return;
 		if (y) {
 			if (j->end)
-				j->a->end = r->f[k].t;
+				j->a->end = f[k].t;
 			else
-				j->a->start = r->f[k].t;
+				j->a->start = f[k].t;
 			return;
 		}
 		if (j->end)
@@ -1151,15 +1148,15 @@ rsearch_one(void *arg, size_t i, int thread)
 	}
 	while (b - a > 1) {
 		mid = a + (b - a) / 2;
-		if ((y = present(r, j, mid)) == -1)
+		if ((y = present(r, j, &f[mid])) == -1)
 			break;
 		if (y == !j->end)
 			b = mid;
 		else
 			a = mid;
 	}
-	ta = a >= 0 && r->f[a].t > j->lo ? r->f[a].t : j->lo;
-	tb = b < r->nf && r->f[b].t < j->hi ? r->f[b].t : j->hi;
+	ta = a >= 0 ? f[a].t : j->lo;
+	tb = b < n ? f[b].t : j->hi;
 	if (j->end)
 		j->a->end = (ta + tb) / 2;
 	else
@@ -1170,11 +1167,10 @@ static void
 refine(struct matcher *m, struct video *v)
 {
 	struct refine_opts ro;
-	struct refine_frame *fr = NULL;
 	struct rjob *job;
 	struct rsearch rs;
 	double *win;
-	int nj = 0, nf = 0, i;
+	int nj = 0, i;
 
 	job = pm_calloc((size_t)2 * v->na + 1, sizeof *job);
 	for (i = 0; i < v->na; i++) {
@@ -1204,29 +1200,25 @@ refine(struct matcher *m, struct video *v)
 	}
 	memset(&ro, 0, sizeof ro);
 	ro.fps = m->p.refine;
-	ro.maxside = v->fw > v->fh ? v->fw : v->fh;
+	ro.w = v->fw;
+	ro.h = v->fh;
 	ro.kp = v->kpo;
+	ro.side = MATCH_REFINE_SIDE;
 	ro.threads = m->p.threads;
-	if (refine_frames(m->st, v->blob, win, nj, &ro, &fr, &nf) == -1) {
-		pm_warn("video %s: boundaries not refined: %s", v->id, pm_why());
-		m->unrefined++;
-		free(win);
-		free(job);
-		return;
-	}
 	memset(&rs, 0, sizeof rs);
 	rs.m = m;
 	rs.job = job;
-	rs.nj = nj;
-	rs.f = fr;
-	rs.nf = nf;
 	rs.ro = &ro;
-	pfor(m->p.threads, (size_t)nj, rsearch_one, &rs);
+	if (refine_video(m->st, v->blob, win, nj, &ro, rsearch_one,
+	    &rs) == -1) {
+		pm_warn("video %s: boundaries not refined: %s", v->id,
+		    pm_why());
+		m->unrefined++;
+	}
 	for (i = 0; m->p.trace != NULL && i < nj; i++)
 		fprintf(m->p.trace, "%s: %s: %s refined to %.3f\n", v->id,
 		    m->ix->product[job[i].a->pnum], job[i].end ? "end" : "start",
 		    job[i].end ? job[i].a->end : job[i].a->start);
-	refine_frames_free(fr, nf);
 	free(win);
 	free(job);
 }

@@ -1,6 +1,7 @@
 /*
  * refine.c: frames between the sampled ones (refine.h).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,38 +11,140 @@
 #include "store.h"
 #include "video.h"
 
-struct grab {
-	const double	*win;
-	int		 nwin;
-	double		 end;		/* the last window's end */
-	struct refine_frame *f;
-	int		 n, cap;
+/* A window on its way through the decoding. */
+struct rwin {
+	double		 lo, hi;
+	double		 step;		/* a frame at most this often; 0: all */
+	double		 next;		/* with step: when it takes the next */
+	int		 done;
 };
+
+struct grab {
+	struct rwin	*w;
+	int		 nwin;
+	int		*order;		/* the windows by end */
+	int		 next;		/* in order: the first not done */
+	double		 end;		/* the last window's end */
+	struct refine_frame *f;		/* held, in order of time */
+	int		 n, cap;
+	int		 w_img, h_img;	/* the sampled frames' size */
+	refine_fn	*fn;
+	void		*arg;
+};
+
+struct byend {
+	double		 hi;
+	int		 i;
+};
+
+static int
+by_end(const void *a, const void *b)
+{
+	const struct byend *x = a, *y = b;
+
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	return x->i - y->i;
+}
+
+/*
+ * Does window w take a frame at t, *next being when it takes the next
+ * (lo at first)?  A frame inside it, and with a step the first at or
+ * after *next, which then moves on.  Frames come in order of time.
+ */
+static int
+takes(const struct rwin *w, double t, double *next)
+{
+	if (!(t > w->lo && t < w->hi))
+		return 0;
+	if (w->step == 0)
+		return 1;
+	if (t < *next)
+		return 0;
+	*next = w->lo + (floor((t - w->lo) / w->step) + 1) * w->step;
+	return 1;
+}
+
+/* Window i is done: its frames among the held ones (those it took: they
+ * are all held, and the others do not move its next). */
+static void
+pass(struct grab *g, int i)
+{
+	struct rwin *w = &g->w[i];
+	struct refine_frame *f;
+	double next = w->lo;
+	int k, n = 0;
+
+	f = pm_reallocarray(NULL, (size_t)g->n + 1, sizeof *f);
+	for (k = 0; k < g->n; k++)
+		if (takes(w, g->f[k].t, &next))
+			f[n++] = g->f[k];
+	g->fn(g->arg, i, f, n);
+	free(f);
+	w->done = 1;
+}
+
+/* Let go of the held frames that no window still open wants. */
+static void
+release(struct grab *g)
+{
+	int k, j, keep = 0;
+
+	for (k = 0; k < g->n; k++) {
+		for (j = 0; j < g->nwin; j++)
+			if (!g->w[j].done && g->f[k].t > g->w[j].lo &&
+			    g->f[k].t < g->w[j].hi)
+				break;
+		if (j < g->nwin)
+			g->f[keep++] = g->f[k];
+		else
+			free((void *)g->f[k].pic.pix);
+	}
+	g->n = keep;
+}
 
 static int
 grab(const struct video_frame *vf, void *arg)
 {
 	struct grab *g = arg;
-	int i;
+	struct refine_frame *f;
+	unsigned char *pix;
+	int j, want = 0;
 
 	if (vf->drop != NULL)
 		return 0;
+	/* a picture larger than the frames it stands for would be
+	 * another video's */
+	if (vf->w > g->w_img || vf->h > g->h_img)
+		return pm_fail("frames of %dx%d pixels decoded, %dx%d sampled",
+		    vf->w, vf->h, g->w_img, g->h_img);
+	/* the windows this frame is past are done */
+	while (g->next < g->nwin && g->w[g->order[g->next]].hi <= vf->t)
+		pass(g, g->order[g->next++]);
+	release(g);
 	if (vf->t >= g->end)
 		return 1;
-	for (i = 0; i < g->nwin; i++)
-		if (vf->t > g->win[2 * i] && vf->t < g->win[2 * i + 1])
-			break;
-	if (i == g->nwin)
+	for (j = 0; j < g->nwin; j++)
+		if (!g->w[j].done && takes(&g->w[j], vf->t, &g->w[j].next))
+			want = 1;
+	if (!want)
 		return 0;
 	if (g->n == g->cap) {
 		g->cap = g->cap ? 2 * g->cap : 16;
 		g->f = pm_reallocarray(g->f, (size_t)g->cap, sizeof *g->f);
 	}
-	g->f[g->n].t = vf->t;
-	g->f[g->n].jpeg = pm_malloc(vf->len);
-	memcpy(g->f[g->n].jpeg, vf->jpeg, vf->len);
-	g->f[g->n].len = vf->len;
-	g->n++;
+	f = &g->f[g->n++];
+	f->t = vf->t;
+	f->pic.pw = vf->w;
+	f->pic.ph = vf->h;
+	f->pic.stride = (size_t)vf->w * 3;
+	f->pic.w = g->w_img;
+	f->pic.h = g->h_img;
+	pix = pm_reallocarray(NULL, (size_t)vf->h, f->pic.stride);
+	for (j = 0; j < vf->h; j++)
+		memcpy(pix + (size_t)j * f->pic.stride,
+		    vf->pix + (ptrdiff_t)j * vf->stride, f->pic.stride);
+	f->pic.pix = pix;
 	return 0;
 }
 
@@ -51,32 +154,24 @@ refine_kp(const struct refine_frame *f, const struct refine_opts *o,
 {
 	int nkp;
 
-	return cv_kp_extract_in(f->jpeg, f->len, &o->kp, rect, blob, len,
+	return cv_kp_extract_bgr_in(&f->pic, &o->kp, rect, o->side, blob, len,
 	    &nkp);
 }
 
 int
-refine_frames(struct store *st, const char *blob, const double *win,
-    int nwin, const struct refine_opts *o, struct refine_frame **out,
-    int *n)
+refine_video(struct store *st, const char *blob, const double *win,
+    int nwin, const struct refine_opts *o, refine_fn *fn, void *arg)
 {
 	struct video_opts vo;
 	struct video_stats vs;
 	struct video *v;
 	struct grab g;
+	struct byend *be;
 	void *mem = NULL;
 	size_t len;
 	char *path;
-	int raw, i, r;
+	int raw, i, r, big;
 
-	*out = NULL;
-	*n = 0;
-	memset(&g, 0, sizeof g);
-	g.win = win;
-	g.nwin = nwin;
-	for (i = 0; i < nwin; i++)
-		if (win[2 * i + 1] > g.end)
-			g.end = win[2 * i + 1];
 	if ((path = store_path(st, blob, &raw)) == NULL)
 		return -1;
 	if (raw)
@@ -90,32 +185,53 @@ refine_frames(struct store *st, const char *blob, const double *win,
 		free(mem);
 		return -1;
 	}
+	memset(&g, 0, sizeof g);
+	g.nwin = nwin;
+	g.fn = fn;
+	g.arg = arg;
+	g.w_img = o->w;
+	g.h_img = o->h;
+	g.w = pm_calloc((size_t)nwin + 1, sizeof *g.w);
+	g.order = pm_reallocarray(NULL, (size_t)nwin + 1, sizeof *g.order);
+	be = pm_reallocarray(NULL, (size_t)nwin + 1, sizeof *be);
+	for (i = 0; i < nwin; i++) {
+		struct rwin *w = &g.w[i];
+
+		w->lo = w->next = win[2 * i];
+		w->hi = win[2 * i + 1];
+		if ((w->hi - w->lo) * o->fps > REFINE_MAXWIN)
+			w->step = (w->hi - w->lo) / (REFINE_MAXWIN + 1);
+		if (w->hi > g.end)
+			g.end = w->hi;
+		be[i].hi = w->hi;
+		be[i].i = i;
+	}
+	qsort(be, (size_t)nwin, sizeof *be, by_end);
+	for (i = 0; i < nwin; i++)
+		g.order[i] = be[i].i;
+	free(be);
 	video_opts_init(&vo);
 	vo.mode = VIDEO_RATE;
 	vo.fps = o->fps;
-	vo.maxside = o->maxside;
-	vo.quality = 95;
+	/* at the size the detector sees the sampled frames */
+	big = o->w > o->h ? o->w : o->h;
+	vo.maxside = o->kp.max_side > 0 && o->kp.max_side < big ?
+	    o->kp.max_side : big;
+	vo.raw = 1;
 	vo.threads = o->threads;
 	vo.win = win;
 	vo.nwin = nwin;
 	r = video_sample(v, &vo, grab, &g, &vs);
 	video_close(v);
 	free(mem);
-	if (r == -1) {
-		refine_frames_free(g.f, g.n);
-		return -1;
-	}
-	*out = g.f;
-	*n = g.n;
-	return 0;
-}
-
-void
-refine_frames_free(struct refine_frame *f, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		free(f[i].jpeg);
-	free(f);
+	/* the windows the video ended in */
+	if (r == 0)
+		while (g.next < g.nwin)
+			pass(&g, g.order[g.next++]);
+	for (i = 0; i < g.n; i++)
+		free((void *)g.f[i].pic.pix);
+	free(g.f);
+	free(g.w);
+	free(g.order);
+	return r;
 }

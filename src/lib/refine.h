@@ -15,30 +15,43 @@ struct store;
 
 struct refine_opts {
 	double		 fps;		/* frames a second within the windows */
-	int		 maxside;	/* the sampled frames' longer side */
+	int		 w, h;		/* the sampled frames' size */
 	struct cv_kp_opts kp;		/* as the sampled frames' keypoints */
+	int		 side;		/* cap on the part the detector sees
+					   (cv_kp_extract_bgr_in()) */
 	int		 threads;
 };
 
+/* A frame between the sampled ones, of the sampled frames' size, decoded
+ * at the size the detector sees it (pic.pix is its own). */
 struct refine_frame {
 	double		 t;
-	void		*jpeg;
-	size_t		 len;
+	struct cv_bgr	 pic;
 };
 
+/* At most this many frames of a window are held: in a longer one they
+ * are spread over it. */
+#define REFINE_MAXWIN	16
+
+typedef void refine_fn(void *arg, int win, const struct refine_frame *f,
+	    int n);
+
 /*
- * The frames of the video blob sampled at o->fps (the first frame at or
- * after each k / fps seconds) whose time t lies inside one of the
- * windows, lo < t < hi (win holds nwin pairs), as JPEG pictures, in
- * order of time.  Returns 0, or -1 with pm_why() set.
+ * Decode the video blob again, sampled at o->fps (the first frame at or
+ * after each k / fps seconds), within the windows lo < t < hi (win holds
+ * nwin pairs), and call fn(arg, i, f, n) for each window i with its
+ * frames in order of time (at most REFINE_MAXWIN, spread over it), once
+ * decoding has passed the window's end or the video has ended: so the
+ * windows in order of their ends, each once.  fn runs on a thread of
+ * video_sample(); frames are held only until the windows that want them
+ * are done.  Returns 0, or -1 with pm_why() set when the video could
+ * not be decoded (fn was then called for no window).
  */
-int	 refine_frames(struct store *, const char *blob, const double *win,
-	    int nwin, const struct refine_opts *, struct refine_frame **out,
-	    int *n);
-void	 refine_frames_free(struct refine_frame *, int n);
+int	 refine_video(struct store *, const char *blob, const double *win,
+	    int nwin, const struct refine_opts *, refine_fn *fn, void *arg);
 
 /* A frame's keypoint blob, found with o->kp within rect (x0, y0, x1,
- * y1: see cv_kp_extract_in()). */
+ * y1), with o->side (see cv_kp_extract_bgr_in()). */
 int	 refine_kp(const struct refine_frame *, const struct refine_opts *o,
 	    const double rect[4], void **blob, size_t *len);
 
