@@ -53,10 +53,11 @@ cv_colours_new(const void *img, size_t n, int max_side)
 
 	r = shim_guard("colours", [&] {
 		cv::Mat m;
+		int w, h;
 
-		if (shim_decode(img, n, 3, m) == -1)
+		if (shim_decode_small(img, n, max_side, m, &w, &h) == -1)
 			return -1;
-		c = colours(m, m.cols, m.rows, max_side);
+		c = colours(m, w, h, max_side);
 		return 0;
 	});
 	if (r == -1) {

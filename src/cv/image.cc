@@ -1,6 +1,7 @@
 /*
  * image.cc: decode and encode images with OpenCV, behind cv.h.
  */
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -113,6 +114,50 @@ shim_decode(const void *p, size_t n, int channels, cv::Mat &out,
 		return pm_fail("%s image decodes to %dx%d pixels, its header "
 		    "says %dx%d", h.format, out.cols, out.rows, h.w, h.h);
 	return normalise(out, channels, alpha);
+}
+
+int
+shim_decode_small(const void *p, size_t n, int min_side, cv::Mat &out,
+    int *w, int *h)
+{
+	static const struct {
+		int	 f, flag;
+	} red[] = {
+		{ 8, cv::IMREAD_REDUCED_COLOR_8 },
+		{ 4, cv::IMREAD_REDUCED_COLOR_4 },
+		{ 2, cv::IMREAD_REDUCED_COLOR_2 },
+	};
+	struct imghdr hd;
+
+	if (imghdr_read(p, n, &hd) == -1)
+		return -1;
+	if (strcmp(hd.format, "jpeg") == 0 && n <= INT_MAX && min_side > 0)
+		for (const auto &r : red) {
+			/* libjpeg's scaled size */
+			int sw = (hd.w + r.f - 1) / r.f;
+			int sh = (hd.h + r.f - 1) / r.f;
+
+			if (std::max(sw, sh) < min_side)
+				continue;
+			cv::Mat buf(1, (int)n, CV_8U, const_cast<void *>(p));
+			out = cv::imdecode(buf, r.flag);
+			if (out.cols == sw && out.rows == sh) {
+				*w = hd.w;
+				*h = hd.h;
+			} else if (out.cols == sh && out.rows == sw) {
+				*w = hd.h;
+				*h = hd.w;
+			} else
+				return pm_fail("jpeg image decodes to %dx%d "
+				    "pixels at 1/%d, its header says %dx%d",
+				    out.cols, out.rows, r.f, hd.w, hd.h);
+			return normalise(out, 3, nullptr);
+		}
+	if (shim_decode(p, n, 3, out) == -1)
+		return -1;
+	*w = out.cols;
+	*h = out.rows;
+	return 0;
 }
 
 extern "C" int

@@ -53,4 +53,14 @@ shim_guard(const char *what, F f)
 int	 shim_decode(const void *p, size_t n, int channels, cv::Mat &out,
 	    cv::Mat *alpha = nullptr, struct imghdr *hdr = nullptr);
 
+/*
+ * The same in BGR, for a picture that needs only min_side pixels on its
+ * longer side: a JPEG is decoded at a half, a quarter or an eighth of
+ * its size when that leaves enough (libjpeg scales as it decodes, in a
+ * fraction of the time).  *w and *h are the image's own size, as
+ * displayed.
+ */
+int	 shim_decode_small(const void *p, size_t n, int min_side,
+	    cv::Mat &out, int *w, int *h);
+
 #endif
