@@ -8,21 +8,24 @@
 #   brute  every catalog image verified in every frame by cv_verify(), no
 #          shortlist (bench/gen/brute.c)
 #
-# usage: bench/accuracy.sh [-v]		(-v: every interval and false claim)
+# usage: bench/accuracy.sh [-v] [scene]	(-v: every interval and false claim)
 #
 # The media come from Debian's opencv-doc and python3-imageio packages
 # (bench/media.sh, apt-get download); bench/accuracy.scene describes the
 # clips, which accgen makes once into bench/out/acc (bench/clips.sh).
+# bench/holdout.scene describes clips of other products that pm was
+# never tuned on (into bench/out/holdout): the same figures there tell
+# whether pm'"'"'s thresholds hold beyond the clips they were chosen on.
 # The stages not built yet are skipped, with what they hold up.
 # Environment: PM_BENCH_JOBS (threads, default 2), PM_BENCH_FRAMES
 # (pm-frames options, default "-f 1", the job's), PM_BENCH_KP (pm-kp
 # options, for the catalog and the frames), PM_BENCH_FRAME_KP (for the
 # frames, instead), PM_BENCH_MATCH (pm-match options).
 set -eu
+here=$PWD
 cd "$(dirname "$0")/.."
 root=$PWD
 PATH=$root/bin:$PATH
-out=$root/bench/out/acc
 jobs=${PM_BENCH_JOBS:-2}
 fopts=${PM_BENCH_FRAMES:--f 1}
 mopts=${PM_BENCH_MATCH:-}
@@ -30,17 +33,27 @@ kopts=${PM_BENCH_KP:-}
 fkopts=${PM_BENCH_FRAME_KP:-$kopts}
 verbose=
 case ${1:-} in
--v) verbose=-v ;;
-"") ;;
-*) echo "usage: bench/accuracy.sh [-v]" >&2; exit 2 ;;
+-v) verbose=-v; shift ;;
+-*) echo "usage: bench/accuracy.sh [-v] [scene]" >&2; exit 2 ;;
 esac
+[ $# -le 1 ] || { echo "usage: bench/accuracy.sh [-v] [scene]" >&2; exit 2; }
+scene=bench/accuracy.scene
+if [ $# = 1 ]; then
+	case $1 in
+	/*) scene=$1 ;;
+	*) scene=$here/$1 ;;
+	esac
+fi
+name=$(basename "$scene" .scene)
+[ "$name" != accuracy ] || name=acc
+out=$root/bench/out/$name
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 say() { printf 'accuracy.sh: %s\n' "$*" >&2; }
 
-sh bench/clips.sh
-say "clips, catalog and truth in bench/out/acc"
+sh bench/clips.sh "$scene"
+say "clips, catalog and truth in bench/out/$name"
 
 export PM_STORE="$out/store"
 run=$out/run
@@ -157,7 +170,7 @@ if [ -z "$sets" ]; then
 	exit 0
 fi
 echo
-echo "pm accuracy benchmark (bench/accuracy.sh): $(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "pm accuracy benchmark (bench/accuracy.sh ${scene#$root/}): $(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 # shellcheck disable=SC2086
 bench/out/accscore $verbose $sweep $lost -t "$out/truth.ndjson" $sets
 if [ -n "$graf" ]; then
