@@ -335,7 +335,22 @@ struct app {
 	double		 box[8];	/* ... and box */
 	uint32_t	 fentry;	/* the first match's image */
 	double		 fbox[8];	/* ... and box */
+	double		 from;		/* where the start is looked for
+					   after: first, or a weak match's
+					   time just before (struct weak) */
 	double		 start, end;	/* as written */
+};
+
+/*
+ * A match of a frame that scored under -T where its product was not
+ * seen before: too weak to start an appearance alone.  When the next
+ * frame finds the product at the same place, the appearance is taken to
+ * start from it.
+ */
+struct weak {
+	uint32_t	 pnum, entry;
+	double		 t, before;	/* its frame's and the one before */
+	double		 box[8];
 };
 
 struct video {
@@ -345,6 +360,8 @@ struct video {
 	double		 prev;		/* the previous frame's time, or NAN */
 	struct app	*a;
 	int		 na, cap;
+	struct weak	*weak;		/* the previous frame's */
+	int		 nweak, capweak;
 	int		 have_kpo;	/* the frames' keypoint options: */
 	struct cv_kp_opts kpo;
 	int		 fw, fh;	/* ... and size */
@@ -415,6 +432,7 @@ video_free(struct video *v)
 	for (i = 0; i < v->na; i++)
 		json_decref(v->a[i].best);
 	free(v->a);
+	free(v->weak);
 	free(v->id);
 	free(v->blob);
 	free(v);
@@ -1176,11 +1194,11 @@ refine(struct matcher *m, struct video *v)
 	for (i = 0; i < v->na; i++) {
 		struct app *a = &v->a[i];
 
-		if (!isnan(a->before) && a->first - a->before > 1e-6)
-			job[nj++] = (struct rjob){ a, 0, 0, a->before, a->first,
+		if (!isnan(a->before) && a->from - a->before > 1e-6)
+			job[nj++] = (struct rjob){ a, 0, 0, a->before, a->from,
 			    a->fentry, a->fbox };
-		else if (isnan(a->before) && a->first > 1e-6)
-			job[nj++] = (struct rjob){ a, 0, 1, -1, a->first,
+		else if (isnan(a->before) && a->from > 1e-6)
+			job[nj++] = (struct rjob){ a, 0, 1, -1, a->from,
 			    a->fentry, a->fbox };
 		if (!isnan(a->after) && a->after - a->last > 1e-6)
 			job[nj++] = (struct rjob){ a, 1, 0, a->last, a->after,
@@ -1250,8 +1268,8 @@ flush(struct matcher *m, struct out *o)
 	for (i = 0; i < v->na; i++) {
 		struct app *a = &v->a[i];
 
-		a->start = isnan(a->before) ? a->first :
-		    (a->before + a->first) / 2;
+		a->start = isnan(a->before) ? a->from :
+		    (a->before + a->from) / 2;
 		a->end = isnan(a->after) ? a->last : (a->last + a->after) / 2;
 	}
 	if (m->p.refine > 0 && v->blob != NULL && v->have_kpo && v->na > 0)
@@ -1295,6 +1313,49 @@ flush(struct matcher *m, struct out *o)
 	free(order);
 	video_free(v);
 	m->v = NULL;
+}
+
+/* Keep c, a weak match of the frame at t, after the video's weak
+ * matches of the frame before (*n of this frame's so far). */
+static void
+weak_add(struct video *v, const struct cand *c, double t, int *n)
+{
+	struct weak *w;
+
+	if (v->nweak == v->capweak) {
+		v->capweak = v->capweak ? 2 * v->capweak : 8;
+		v->weak = pm_reallocarray(v->weak, (size_t)v->capweak,
+		    sizeof *v->weak);
+	}
+	w = &v->weak[v->nweak++];
+	w->pnum = c->pnum;
+	w->entry = c->entry;
+	w->t = t;
+	w->before = v->prev;
+	memcpy(w->box, c->box, sizeof w->box);
+	(*n)++;
+}
+
+/* A new appearance a, from match c: if the frame before had a weak
+ * match of its product at the same place, it starts from there. */
+static void
+weak_start(struct matcher *m, struct video *v, struct app *a,
+    const struct cand *c)
+{
+	int i;
+
+	for (i = 0; i < v->nweak; i++) {
+		struct weak *w = &v->weak[i];
+
+		if (w->pnum != c->pnum || w->t != v->prev ||
+		    box_iou(w->box, c->box) < m->p.same_place)
+			continue;
+		a->from = w->t;
+		a->before = w->before;
+		a->fentry = w->entry;
+		memcpy(a->fbox, w->box, sizeof a->fbox);
+		return;
+	}
 }
 
 static struct app *
@@ -1349,7 +1410,7 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 	struct app *a;
 	json_t *j;
 	float **owned;
-	int nc, nowned = 0, i, k, keep;
+	int nc, nowned = 0, nweak = 0, i, k, keep;
 	double t;
 
 	if (strcmp(r->type, "video") == 0) {
@@ -1442,8 +1503,12 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		/* a product not just seen at this place needs more */
 		a = open_app(v, c[i].pnum, t, m->p.gap);
 		if (no == NULL && c[i].score < m->p.new_score &&
-		    (a == NULL || box_iou(c[i].box, a->box) < m->p.same_place))
+		    (a == NULL || box_iou(c[i].box, a->box) <
+		    m->p.same_place)) {
 			no = "new, under -T";
+			if (c[i].inside >= MATCH_INSIDE)
+				weak_add(v, &c[i], t, &nweak);
+		}
 		keep = no == NULL;
 		if (m->p.trace != NULL)
 			trace_add(&f->trace, "; %s %s %.3f",
@@ -1474,12 +1539,13 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 			a = &v->a[v->na++];
 			memset(a, 0, sizeof *a);
 			a->pnum = c[i].pnum;
-			a->first = t;
+			a->first = a->from = t;
 			a->before = v->prev;
 			a->open = 1;
 			a->score = -1;
 			a->fentry = c[i].entry;
 			memcpy(a->fbox, c[i].box, sizeof a->fbox);
+			weak_start(m, v, a, &c[i]);
 		}
 		a->last = t;
 		a->after = NAN;
@@ -1513,6 +1579,11 @@ matcher_serial(struct matcher *m, struct rec *r, struct mframe *f,
 		if (t - a->last > m->p.gap)
 			a->open = 0;
 	}
+	/* this frame's weak matches are the next one's to look back on */
+	if (nweak > 0)
+		memmove(v->weak, v->weak + v->nweak - nweak,
+		    (size_t)nweak * sizeof *v->weak);
+	v->nweak = nweak;
 	v->prev = t;
 	if (m->p.trace != NULL && f->trace != NULL)
 		fprintf(m->p.trace, "%s\n", f->trace);
