@@ -32,7 +32,7 @@
  * product (its box grown, see region()) at most this many pixels on its
  * shorter side: the time it takes grows with the pixels, and a product
  * seen large needs none of the finer detail to be found. */
-#define MATCH_REFINE_SIDE 240
+#define MATCH_REFINE_SIDE 320
 
 /* A product is in view when at least this share of its outline is
  * inside the frame; a match of one going out of the picture or coming
