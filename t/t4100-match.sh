@@ -326,6 +326,31 @@ test_expect_success 'boundaries refined from frames between the sampled ones' '
 	test_cmp m0 m8
 '
 
+test_expect_success 'a weak match just before an appearance is where it starts' '
+	# the box faint from 2.3 s, plain from 3.5 s to 5.6 s; every
+	# second sampled
+	ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 10 -i "$D/building.jpg" \
+	    -loop 1 -framerate 10 -i "$D/box.png" -filter_complex \
+	    "[0]scale=640:360,setsar=1[b];[1]scale=156:108,setsar=1,format=rgba,split[p][q];[q]colorchannelmixer=aa=0.4[f];[b][f]overlay=200:100:enable=between(t\,2.3\,3.5)[c];[c][p]overlay=200:100:enable=between(t\,3.5\,5.6),format=yuv420p" \
+	    -t 8 -c:v mpeg4 -q:v 3 vw.mp4 &&
+	v=$(pm-store put vw.mp4) &&
+	echo "{\"type\":\"video\",\"id\":\"vw\",\"blob\":\"$v\"}" |
+		pm-frames -f 1 -d 0 | pm-kp >vw &&
+	pm-match -R 0 -t 0.01 -T 0 -i cat.idx vw >w0 &&
+	s3=$(jq "select(.type == \"match\" and .t == 3) | .score" w0) &&
+	s4=$(jq "select(.type == \"match\" and .t == 4) | .score" w0) &&
+	say "the faint box scores $s3, the plain one $s4" &&
+	awk "BEGIN { exit !($s3 > 0.02 && $s3 < $s4) }" &&
+	t=$(awk "BEGIN { print $s3 - 0.01 }") &&
+	T=$(awk "BEGIN { print ($s3 + $s4) / 2 }") &&
+	pm-match -R 0 -t $t -T $T -i cat.idx vw >w1 &&
+	jq -c "select(.type == \"appearance\") |
+	    [.product, .start, .end, .first, .frames]" w1 >got &&
+	echo "[\"box\",2.5,5.5,4,2]" >want &&
+	test_cmp want got &&
+	test -z "$(jq "select(.type == \"match\" and .t == 3)" w1)"
+'
+
 test_expect_success 'refined to the video'"'"'s end, and to where half is out of view' '
 	# 10 frames a second, 8 s; the box in view from the start and
 	# to the end (vs), or gliding out on the right (vo): half of it is
