@@ -273,7 +273,6 @@ release(struct index *ix)
 	free(ix->pnum);
 	free(ix->vrows);
 	free(ix->idf);
-	free(ix->norm);
 	if (ix->how == 1)
 		free(ix->map);
 	else if (ix->how == 2)
@@ -538,30 +537,6 @@ badvec:
 		}
 		vocab_init(&ix->voc, ix->words, ix->k, ix->wdim,
 		    ix->has_wgraph ? &ix->wgraph : NULL, ix->wef);
-
-		/* each entry's norm: of its tf-idf vector */
-		ix->norm = pm_calloc(ix->n, sizeof *ix->norm);
-		{
-			double *n2 = pm_calloc(ix->n, sizeof *n2);
-
-			for (w = 0; w < (uint32_t)ix->k; w++) {
-				uint64_t a = ix->ivf_off[w],
-				    z = ix->ivf_off[w + 1], p, q;
-
-				for (p = a; p < z; p = q) {
-					double x;
-
-					for (q = p; q < z &&
-					    ix->ivf_id[q] == ix->ivf_id[p]; q++)
-						;
-					x = (double)(q - p) * ix->idf[w];
-					n2[ix->ivf_id[p]] += x * x;
-				}
-			}
-			for (i = 0; i < ix->n; i++)
-				ix->norm[i] = (float)sqrt(n2[i]);
-			free(n2);
-		}
 	}
 
 	/* products, numbered in the order of their ids */
@@ -856,7 +831,7 @@ index_vote(const struct index *ix, const struct index_query *q, int K,
 
 		e = s->touched[t];
 		x.entry = e;
-		x.score = ix->norm[e] > 0 ? s->acc[e] / ix->norm[e] : 0;
+		x.score = s->acc[e];
 		s->acc[e] = 0;
 		keep(top, &ntop, M, x);
 	}
@@ -894,8 +869,7 @@ index_vote(const struct index *ix, const struct index_query *q, int K,
 		for (j = 0; j < SBINS; j++)
 			ms = b[ABINS + j] > ms ? b[ABINS + j] : ms;
 		x.entry = top[k].entry;
-		x.score = ix->norm[x.entry] > 0 ?
-		    (ma < ms ? ma : ms) / ix->norm[x.entry] : 0;
+		x.score = ma < ms ? ma : ms;
 		if (x.score > 0)
 			keep(out, &nout, K, x);
 	}

@@ -60,8 +60,7 @@
  *	      size (high byte, in eighths, plus 64, clamped to 0 .. 255)
  *
  * A word's weight is its idf, log(1 + N / df) (N: entries with words,
- * df: entries with this word); an entry's norm is that of its tf-idf
- * vector.  Both are computed when the index is opened.
+ * df: entries with this word), computed when the index is opened.
  */
 #ifndef PM_INDEX_H
 #define PM_INDEX_H
@@ -111,7 +110,6 @@ struct index {
 	const uint16_t	*ivf_geo;
 	uint64_t	 npost;
 	float		*idf;		/* k */
-	float		*norm;		/* n */
 	uint32_t	 nwent;		/* entries with words */
 	void		*map;		/* the bytes */
 	size_t		 len;
@@ -196,7 +194,10 @@ uint16_t index_geo(const struct kpblob_kp *);
  * entry; of the votes for an entry only those that agree on the
  * rotation and on the change of scale count (weak geometric
  * consistency: the larger of the agreeing angle votes or scale votes,
- * whichever is smaller); the sum is divided by the entry's norm.
+ * whichever is smaller).  The sum is not divided by a norm of the
+ * entry: that favours images with few keypoints, and among many of
+ * them, textureless crops whose handful of keypoints resemble
+ * something in any frame outvote a product seen small.
  * Returns the number found.
  */
 #define INDEX_HT	16
