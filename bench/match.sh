@@ -12,7 +12,10 @@
 #    each size given (default 100, 10000 and 100000 images): the 50
 #    products and distractors made from real images (bench/gen/distract:
 #    crops, mirror images, quarter turns, recolourings).  Goal: 20 frames/s
-#    at 10k, 10 at 100k, under 8 GiB.
+#    at 10k, 10 at 100k, under 8 GiB.  Beside it, the frames a second
+#    without refinement (-R 0: the frames alone, what grows with the
+#    catalog), and what pm-match found scored against the clips' truth:
+#    a large catalog must not cost accuracy.
 #
 # usage: bench/match.sh [size ...]
 #
@@ -159,8 +162,9 @@ done
 nchunk=$k
 
 echo
-printf '  %-9s %9s %9s %9s %13s %11s  %s\n' "catalog" "index s" \
-    "index MiB" "avg nkp" "pm-match f/s" "peak MiB" "goal"
+printf '  %-7s %7s %9s %7s %12s %8s %8s %5s %5s %5s  %s\n' "catalog" \
+    "index s" "index MiB" "avg nkp" "pm-match f/s" "-R 0" "peak MiB" \
+    "prec" "rec" "tIoU" "goal"
 for s in $sizes; do
 	idx=$out/cat$s.idx
 	{
@@ -174,17 +178,27 @@ for s in $sizes; do
 	bt=$( { mtime pm-index -j "$jobs" -o "$idx" <"$out/cat$s.ndjson" \
 	    >/dev/null; } 3>&1 )
 	mt=$( { mtime pm-match -j "$jobs" -i "$idx" <"$out/frames.ndjson" \
-	    >/dev/null; } 3>&1 )
+	    >"$out/match$s.ndjson"; } 3>&1 )
+	m0=$( { mtime pm-match -R 0 -j "$jobs" -i "$idx" \
+	    <"$out/frames.ndjson" >/dev/null; } 3>&1 )
+	acc3=$(bench/out/accscore -t "$acc/truth.ndjson" \
+	    pm="$out/match$s.ndjson" | awk '/^appearance precision/ { p = $3 }
+	    /^appearance recall/ { r = $3 } /^temporal IoU/ { t = $(NF - 2) }
+	    END { print p, r, t }')
 	nkp=$(jq -s 'map(.nkp) | add / length | floor' "$out/cat$s.ndjson")
 	case $s in
 	10000) goal=">= 20 f/s, < 8 GiB" ;;
 	100000) goal=">= 10 f/s, < 8 GiB" ;;
 	*) goal= ;;
 	esac
-	echo "$s $bt $(wc -c <"$idx") $nkp $mt $nframes" | awk -v g="$goal" '{
-	    printf "  %-9d %9.1f %9.1f %9d %13.1f %11.0f  %s\n", $1, $2,
-		$4 / 1048576, $5, $8 / $6, $7 / 1024, g }'
+	echo "$s $bt $(wc -c <"$idx") $nkp $mt $nframes $m0 $acc3" |
+	    awk -v g="$goal" '{
+	    printf "  %-7d %7.1f %9.1f %7d %12.1f %8.1f %8.0f %5s %5s %5s  %s\n",
+		$1, $2, $4 / 1048576, $5, $8 / $6, $8 / $9, $7 / 1024, $11,
+		$12, $13, g }'
 done
 echo
 echo "pm-match -j $jobs on the $nframes frames above (their keypoints and"
-echo "vectors made beforehand); peak MiB is its maximum resident set size."
+echo "vectors made beforehand), refining boundaries as the job does, and"
+echo "with -R 0; peak MiB is its maximum resident set size; precision,"
+echo "recall and temporal IoU of its appearances against the clips' truth."
