@@ -1133,6 +1133,21 @@ rate_needed(struct sampler *s, double p)
 	return k / f <= p + EPS;
 }
 
+/* Is t inside one of the windows of rate sampling (lo < t < hi, each
+ * grown by margin), or are there none? */
+static int
+in_window(const struct video_opts *o, double t, double margin)
+{
+	int i;
+
+	if (o->win == NULL)
+		return 1;
+	for (i = 0; i < o->nwin; i++)
+		if (t > o->win[2 * i] - margin && t < o->win[2 * i + 1] + margin)
+			return 1;
+	return 0;
+}
+
 static enum AVDiscard
 skip_for(struct sampler *s, const AVPacket *pkt)
 {
@@ -1440,14 +1455,8 @@ take(struct sampler *s, const AVFrame *f)
 		pick = t >= s->nextk / o->fps - EPS;
 		if (pick)
 			s->nextk = (int64_t)floor((t + EPS) * o->fps) + 1;
-		if (pick && o->win != NULL) {
-			int i;
-
-			for (i = 0; i < o->nwin; i++)
-				if (t > o->win[2 * i] && t < o->win[2 * i + 1])
-					break;
-			pick = i < o->nwin;
-		}
+		if (pick)
+			pick = in_window(o, t, 0);
 		break;
 	case VIDEO_SCENE:
 		score = scene_score(s, f);
@@ -1709,7 +1718,7 @@ decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
 	struct video *v = s->v;
 	AVStream *vs = v->st;
 	double end;
-	int r;
+	int r, need;
 
 	while (atomic_load(&s->stop) == 0) {
 		r = av_read_frame(v->fmt, pkt);
@@ -1747,8 +1756,14 @@ decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
 		}
 		if (s->untimed)
 			send(s, pkt, AVDISCARD_DEFAULT, f);
-		else
-			hold(s, pkt, rate_needed(s, rel_time(v, pkt->pts)), f);
+		else {
+			double t = rel_time(v, pkt->pts);
+
+			/* a frame outside the windows is never needed, so
+			 * the GOPs of none of them are not decoded */
+			need = rate_needed(s, t);
+			hold(s, pkt, need && in_window(s->o, t, EPS), f);
+		}
 	}
 	unhold(s, f);
 	s->draining = 1;

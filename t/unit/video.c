@@ -224,7 +224,7 @@ main(void)
 	int i, x, y, fd;
 
 	pm_init("unit-video");
-	tap_plan(24);
+	tap_plan(25);
 
 	/* The hash: stable under noise and brightness, not under change. */
 	picture(a, 0);
@@ -331,6 +331,9 @@ main(void)
 		    fabs(g.t[2] - 2) < 1e-9 && fabs(g.t[3] - 2.5) < 1e-9 &&
 		    st.sampled == 4, "rate 2 within 0.2-1.1 and 1.9-2.6: "
 		    "0.5, 1, 2, 2.5");
+		/* the GOP from 3.8 s on holds no window: not decoded */
+		ok(st.decoded > 0 && st.decoded <= 76, "... %ld frames "
+		    "decoded, none after 3.8 s", st.decoded);
 		video_close(v);
 		free(g.first);
 		o.win = NULL;
