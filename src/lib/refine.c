@@ -7,6 +7,7 @@
 
 #include "cv.h"
 #include "err.h"
+#include "pfor.h"
 #include "refine.h"
 #include "store.h"
 #include "video.h"
@@ -28,6 +29,7 @@ struct grab {
 	struct refine_frame *f;		/* held, in order of time */
 	int		 n, cap;
 	int		 w_img, h_img;	/* the sampled frames' size */
+	const int	*idx;		/* the windows' numbers for fn */
 	refine_fn	*fn;
 	void		*arg;
 };
@@ -79,7 +81,7 @@ pass(struct grab *g, int i)
 	for (k = 0; k < g->n; k++)
 		if (takes(w, g->f[k].t, &next))
 			f[n++] = g->f[k];
-	g->fn(g->arg, i, f, n);
+	g->fn(g->arg, g->idx[i], f, n);
 	free(f);
 	w->done = 1;
 }
@@ -158,35 +160,23 @@ refine_kp(const struct refine_frame *f, const struct refine_opts *o,
 	    &nkp);
 }
 
-int
-refine_video(struct store *st, const char *blob, const double *win,
-    int nwin, const struct refine_opts *o, refine_fn *fn, void *arg)
+/*
+ * One decoding of the video v for the windows win (nwin pairs); fn is
+ * told the windows as idx numbers them.
+ */
+static int
+run(struct video *v, const double *win, const int *idx, int nwin,
+    const struct refine_opts *o, int threads, refine_fn *fn, void *arg)
 {
 	struct video_opts vo;
 	struct video_stats vs;
-	struct video *v;
 	struct grab g;
 	struct byend *be;
-	void *mem = NULL;
-	size_t len;
-	char *path;
-	int raw, i, r, big;
+	int i, r, big;
 
-	if ((path = store_path(st, blob, &raw)) == NULL)
-		return -1;
-	if (raw)
-		v = video_open(path);
-	else if (store_get(st, blob, &mem, &len) == -1)
-		v = NULL;
-	else
-		v = video_open_mem(mem, len);
-	free(path);
-	if (v == NULL) {
-		free(mem);
-		return -1;
-	}
 	memset(&g, 0, sizeof g);
 	g.nwin = nwin;
+	g.idx = idx;
 	g.fn = fn;
 	g.arg = arg;
 	g.w_img = o->w;
@@ -218,12 +208,10 @@ refine_video(struct store *st, const char *blob, const double *win,
 	vo.maxside = o->kp.max_side > 0 && o->kp.max_side < big ?
 	    o->kp.max_side : big;
 	vo.raw = 1;
-	vo.threads = o->threads;
+	vo.threads = threads;
 	vo.win = win;
 	vo.nwin = nwin;
 	r = video_sample(v, &vo, grab, &g, &vs);
-	video_close(v);
-	free(mem);
 	/* the windows the video ended in */
 	if (r == 0)
 		while (g.next < g.nwin)
@@ -233,5 +221,153 @@ refine_video(struct store *st, const char *blob, const double *win,
 	free(g.f);
 	free(g.w);
 	free(g.order);
+	return r;
+}
+
+/*
+ * The windows go to as many decodings as there are threads, split
+ * where they are furthest apart: each decoding skips the GOPs none of
+ * its windows needs, so that they share little work, and they run at
+ * once.
+ */
+struct part {
+	const char	*path;		/* the video's file, or NULL: */
+	const void	*mem;		/* ... its bytes */
+	size_t		 len;
+	const struct refine_opts *o;
+	refine_fn	*fn;
+	void		*arg;
+	double		*win;		/* the windows by start */
+	int		*idx;		/* ... and their numbers */
+	int		*first;		/* part k: windows first[k] .. */
+	int		 nparts, threads;
+	int		*r;		/* each part's result */
+	char		**why;
+};
+
+struct bystart {
+	double		 lo, hi;
+	int		 i;
+};
+
+static int
+by_start(const void *a, const void *b)
+{
+	const struct bystart *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->i - y->i;
+}
+
+static void
+run_part(void *arg, size_t k, int thread)
+{
+	struct part *p = arg;
+	struct video *v;
+	int a = p->first[k], z = p->first[k + 1];
+
+	v = p->path != NULL ? video_open(p->path) :
+	    video_open_mem(p->mem, p->len);
+	p->r[k] = v == NULL ? -1 : run(v, p->win + 2 * a, p->idx + a, z - a,
+	    p->o, p->threads, p->fn, p->arg);
+	if (p->r[k] == -1)
+		p->why[k] = pm_strdup(pm_why());
+	video_close(v);
+}
+
+/* Gaps between windows, by size. */
+struct gap {
+	double		 size;
+	int		 at;		/* the window after it */
+};
+
+static int
+by_size(const void *a, const void *b)
+{
+	const struct gap *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->at - y->at;
+}
+
+static int
+by_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int
+refine_video(struct store *st, const char *blob, const double *win,
+    int nwin, const struct refine_opts *o, refine_fn *fn, void *arg)
+{
+	struct bystart *bs;
+	struct gap *gap;
+	struct part p;
+	void *mem = NULL;
+	size_t len = 0;
+	double end;
+	char *path;
+	int raw, i, k, ng = 0, r = 0;
+
+	if ((path = store_path(st, blob, &raw)) == NULL)
+		return -1;
+	if (!raw && store_get(st, blob, &mem, &len) == -1) {
+		free(path);
+		return -1;
+	}
+	memset(&p, 0, sizeof p);
+	p.path = raw ? path : NULL;
+	p.mem = mem;
+	p.len = len;
+	p.o = o;
+	p.fn = fn;
+	p.arg = arg;
+	bs = pm_reallocarray(NULL, (size_t)nwin + 1, sizeof *bs);
+	for (i = 0; i < nwin; i++)
+		bs[i] = (struct bystart){ win[2 * i], win[2 * i + 1], i };
+	qsort(bs, (size_t)nwin, sizeof *bs, by_start);
+	p.win = pm_reallocarray(NULL, (size_t)nwin + 1, 2 * sizeof *p.win);
+	p.idx = pm_reallocarray(NULL, (size_t)nwin + 1, sizeof *p.idx);
+	gap = pm_reallocarray(NULL, (size_t)nwin + 1, sizeof *gap);
+	for (i = 0, end = -INFINITY; i < nwin; i++) {
+		p.win[2 * i] = bs[i].lo;
+		p.win[2 * i + 1] = bs[i].hi;
+		p.idx[i] = bs[i].i;
+		if (i > 0 && bs[i].lo - end >= REFINE_SPLIT)
+			gap[ng++] = (struct gap){ bs[i].lo - end, i };
+		if (bs[i].hi > end)
+			end = bs[i].hi;
+	}
+	free(bs);
+	/* the largest gaps, as many as there are threads less one */
+	qsort(gap, (size_t)ng, sizeof *gap, by_size);
+	p.nparts = ng + 1 < o->threads ? ng + 1 : o->threads > 1 ?
+	    o->threads : 1;
+	p.first = pm_reallocarray(NULL, (size_t)p.nparts + 1,
+	    sizeof *p.first);
+	p.first[0] = 0;
+	for (k = 1; k < p.nparts; k++)
+		p.first[k] = gap[k - 1].at;
+	qsort(p.first + 1, (size_t)p.nparts - 1, sizeof *p.first, by_int);
+	p.first[p.nparts] = nwin;
+	free(gap);
+	p.threads = o->threads / p.nparts > 1 ? o->threads / p.nparts : 1;
+	p.r = pm_calloc((size_t)p.nparts, sizeof *p.r);
+	p.why = pm_calloc((size_t)p.nparts, sizeof *p.why);
+	pfor(p.nparts, (size_t)p.nparts, run_part, &p);
+	for (k = 0; k < p.nparts; k++) {
+		if (p.r[k] == -1 && r == 0)
+			r = pm_fail("%s", p.why[k]);
+		free(p.why[k]);
+	}
+	free(p.r);
+	free(p.why);
+	free(p.first);
+	free(p.win);
+	free(p.idx);
+	free(path);
+	free(mem);
 	return r;
 }

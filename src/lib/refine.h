@@ -32,6 +32,9 @@ struct refine_frame {
 /* At most this many frames of a window are held: in a longer one they
  * are spread over it. */
 #define REFINE_MAXWIN	16
+/* Windows this many seconds apart or more may be decoded apart, at
+ * once: a GOP is seldom longer. */
+#define REFINE_SPLIT	2.0
 
 typedef void refine_fn(void *arg, int win, const struct refine_frame *f,
 	    int n);
@@ -42,10 +45,13 @@ typedef void refine_fn(void *arg, int win, const struct refine_frame *f,
  * nwin pairs), and call fn(arg, i, f, n) for each window i with its
  * frames in order of time (at most REFINE_MAXWIN, spread over it), once
  * decoding has passed the window's end or the video has ended: so the
- * windows in order of their ends, each once.  fn runs on a thread of
- * video_sample(); frames are held only until the windows that want them
- * are done.  Returns 0, or -1 with pm_why() set when the video could
- * not be decoded (fn was then called for no window).
+ * windows in order of their ends, each once.  With o->threads over 1,
+ * windows REFINE_SPLIT seconds apart or more may be decoded at once by
+ * separate decoders, so fn may run on several threads at once, for
+ * different windows; frames are held only until the windows that want
+ * them are done.  Returns 0, or -1 with pm_why() set when the video
+ * could not be decoded (fn was then called for the windows decoded
+ * before).
  */
 int	 refine_video(struct store *, const char *blob, const double *win,
 	    int nwin, const struct refine_opts *, refine_fn *fn, void *arg);
