@@ -21,6 +21,10 @@
 #include <unistd.h>
 
 #include "ann.h"
+#if defined(__x86_64__) || defined(__i386__)
+#define HAVE_X86 1
+#endif
+
 #include "err.h"
 #include "imghdr.h"
 #include "index.h"
@@ -749,58 +753,49 @@ struct index_vote_match {
 #define SBINS	16		/* scale: an octave a bin, -8 .. 8 */
 #define STAGE2	64		/* entries weighed for consistency, at least */
 
-int
-index_vote(const struct index *ix, const struct index_query *q, int K,
-    struct index_hit *out, struct index_scratch *s)
+/*
+ * Stage 1 of index_vote(): each keypoint's best vote for each entry, in
+ * s->vm, and the entries' sums in s->acc.  Compiled twice, for the
+ * processor's popcnt instruction and without it.
+ */
+static inline __attribute__((always_inline)) void
+stage1(const struct index *ix, const struct index_query *q,
+    struct index_scratch *s)
 {
-	struct index_hit *top;
-	size_t i, m;
 	uint64_t p, z;
-	uint32_t t, e;
-	int nout = 0, ntop = 0, M, h, k;
+	uint32_t e;
+	size_t i;
+	int h;
 
-	if (ix->k == 0 || K < 1 || q->n == 0)
-		return 0;
-	if (s->cap < ix->n) {
-		free(s->acc);
-		free(s->touched);
-		free(s->sel);
-		s->acc = pm_calloc(ix->n, sizeof *s->acc);
-		s->touched = pm_calloc(ix->n, sizeof *s->touched);
-		s->sel = pm_reallocarray(NULL, ix->n, sizeof *s->sel);
-		for (t = 0; t < ix->n; t++)
-			s->sel[t] = -1;
-		s->cap = ix->n;
-	}
-
-	/* stage 1: each keypoint's best vote for each entry */
 	s->ntouched = 0;
 	s->nvm = 0;
 	for (i = 0; i < q->n; i++) {
 		uint32_t w = q->word[i];
-		double idf2;
+		double idf2, best;
 
 		if (w >= (uint32_t)ix->k || ix->idf[w] <= 0)
 			continue;
 		idf2 = (double)ix->idf[w] * ix->idf[w];
 		z = ix->ivf_off[w + 1];
 		for (p = ix->ivf_off[w]; p < z; ) {
-			double best = 0;
 			uint16_t bg = 0;
+			int hmin = INDEX_HT + 1;
 
+			/* the entry's nearest signature, the first of
+			 * equals */
 			e = ix->ivf_id[p];
 			for (; p < z && ix->ivf_id[p] == e; p++) {
 				h = __builtin_popcountll(q->sig[i] ^
 				    ix->ivf_sig[p]);
-				/* weight: exp(-h^2 / 16^2) */
-				if (h <= INDEX_HT &&
-				    exp(-(double)h * h / 256) > best) {
-					best = exp(-(double)h * h / 256);
+				if (h < hmin) {
+					hmin = h;
 					bg = ix->ivf_geo[p];
 				}
 			}
-			if (best == 0)
+			if (hmin > INDEX_HT)
 				continue;
+			/* weight: exp(-h^2 / 16^2) */
+			best = exp(-(double)hmin * hmin / 256);
 			if (s->nvm == s->vmcap) {
 				s->vmcap = s->vmcap ? 2 * s->vmcap : 4096;
 				s->vm = pm_reallocarray(s->vm, s->vmcap,
@@ -822,6 +817,54 @@ index_vote(const struct index *ix, const struct index_query *q, int K,
 			s->acc[e] += best * idf2;
 		}
 	}
+}
+
+#ifdef HAVE_X86
+__attribute__((target("popcnt"))) static void
+stage1_popcnt(const struct index *ix, const struct index_query *q,
+    struct index_scratch *s)
+{
+	stage1(ix, q, s);
+}
+#endif
+
+static void
+stage1_plain(const struct index *ix, const struct index_query *q,
+    struct index_scratch *s)
+{
+	stage1(ix, q, s);
+}
+
+int
+index_vote(const struct index *ix, const struct index_query *q, int K,
+    struct index_hit *out, struct index_scratch *s)
+{
+	struct index_hit *top;
+	size_t m;
+	uint32_t t, e;
+	int nout = 0, ntop = 0, M, k;
+
+	if (ix->k == 0 || K < 1 || q->n == 0)
+		return 0;
+	if (s->cap < ix->n) {
+		free(s->acc);
+		free(s->touched);
+		free(s->sel);
+		s->acc = pm_calloc(ix->n, sizeof *s->acc);
+		s->touched = pm_calloc(ix->n, sizeof *s->touched);
+		s->sel = pm_reallocarray(NULL, ix->n, sizeof *s->sel);
+		for (t = 0; t < ix->n; t++)
+			s->sel[t] = -1;
+		s->cap = ix->n;
+	}
+
+	/* stage 1: each keypoint's best vote for each entry */
+#ifdef HAVE_X86
+	if (__builtin_cpu_supports("popcnt"))
+		stage1_popcnt(ix, q, s);
+	else
+#endif
+		stage1_plain(ix, q, s);
 
 	/* stage 2: of the best entries, the votes that agree */
 	M = K > STAGE2 / 4 ? 4 * K : STAGE2;
