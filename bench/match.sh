@@ -187,11 +187,15 @@ for s in $sizes; do
 		echo "$bt" >"$idx.time"
 		cp "$out/cat$s.ndjson" "$idx.records"
 	fi
+	# the open, before and after the runs: the shorter, so that a
+	# cold first read of the index does not count as frames
 	op=$( { mtime pm-match -j "$jobs" -i "$idx" </dev/null >/dev/null; } 3>&1 )
 	mt=$( { mtime pm-match -j "$jobs" -i "$idx" <"$out/frames.ndjson" \
 	    >"$out/match$s.ndjson"; } 3>&1 )
 	m0=$( { mtime pm-match -R 0 -j "$jobs" -i "$idx" \
 	    <"$out/frames.ndjson" >/dev/null; } 3>&1 )
+	op2=$( { mtime pm-match -j "$jobs" -i "$idx" </dev/null >/dev/null; } 3>&1 )
+	op=$(echo "$op $op2" | awk '{ print $1 < $3 ? $1 : $3 }')
 	acc3=$(bench/out/accscore -t "$acc/truth.ndjson" \
 	    pm="$out/match$s.ndjson" | awk '/^appearance precision/ { p = $3 }
 	    /^appearance recall/ { r = $3 } /^temporal IoU/ { t = $(NF - 2) }
