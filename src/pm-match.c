@@ -154,6 +154,10 @@ main(int argc, char *argv[])
 	l.drop = drop;
 	l.arg = m;
 	l.what = "frames";
+	/* while a video's boundaries are refined (serial(), as the next
+	 * video begins), the workers go on with the next one's frames;
+	 * a frame held costs some 2 MiB */
+	l.ahead = 64;
 	status = loop_run(&l, argc, argv);
 	if (status == PM_EXIT_OK && matcher_warnings(m) > 0)
 		status = PM_EXIT_SOME;

@@ -357,6 +357,8 @@ loop_run(struct loop *l, int argc, char **argv)
 	c.argv = argv;
 	n = l->threads > 0 ? l->threads : loop_cores();
 	c.nslots = (size_t)n * 4 < 16 ? 16 : (size_t)n * 4;
+	if (l->ahead > 0 && (size_t)l->ahead > c.nslots)
+		c.nslots = (size_t)l->ahead;
 	c.slots = pm_calloc(c.nslots, sizeof *c.slots);
 	pthread_mutex_init(&c.mu, NULL);
 	pthread_cond_init(&c.can_read, NULL);

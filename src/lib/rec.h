@@ -40,6 +40,8 @@ struct loop {
 	int	 threads;	/* -j; 0 means one per core */
 	const char *rejects;	/* -r: reject file, or NULL */
 	const char *what;	/* noun for the progress line: "records" */
+	int	 ahead;		/* records work() may run ahead of the
+				   output; 0: 4 a thread, at least 16 */
 };
 
 /*
