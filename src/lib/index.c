@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,23 +292,43 @@ index_close(struct index *ix)
 		release(ix);
 }
 
+/* The checksum of an index, summed beside the other checks. */
+struct seal {
+	const unsigned char *b;
+	size_t		 len;
+	int		 ok;
+};
+
+static void *
+seal_check(void *arg)
+{
+	struct seal *sl = arg;
+	char hex[STORE_NAMELEN + 1];
+	unsigned char sum[32];
+
+	sha256_hex(sl->b + INDEX_HDRSIZE, sl->len - INDEX_HDRSIZE, hex);
+	index_unhex(hex, sum);
+	sl->ok = memcmp(sum, sl->b + 72, 32) == 0;
+	return NULL;
+}
+
+static int	 parse_rest(struct index *);
+
 /*
  * Check everything and fill in ix.  The checks come in the order the
  * reads need them: nothing is read through a number not yet checked.
+ * The checksum is summed in a thread of its own meanwhile (the other
+ * checks do not rely on it, and a 2 GiB index takes a second or two of
+ * each); a mismatch is what is reported, whatever they found.
  */
 static int
 parse(struct index *ix)
 {
 	const unsigned char *b = ix->map;
 	size_t len = ix->len;
-	uint64_t off[S_COUNT], size[S_COUNT], tabend, prevend, o, sz;
-	unsigned char sum[32];
-	unsigned char *allowed = NULL;
-	uint32_t nsec, i, j, w, *order = NULL;
-	const unsigned char *str = NULL;
-	uint64_t nstr = 0;
-	int have[S_COUNT] = { 0 }, s;
-	char hex[STORE_NAMELEN + 1];
+	struct seal sl;
+	pthread_t t;
+	int r, threaded;
 
 	if (len < INDEX_HDRSIZE)
 		return pm_fail("index: %zu bytes, shorter than its header", len);
@@ -323,10 +344,33 @@ parse(struct index *ix)
 		return pm_fail("index: %zu bytes, its header says %llu "
 		    "(truncated or grown)", len,
 		    (unsigned long long)get64(b + 64));
-	sha256_hex(b + INDEX_HDRSIZE, len - INDEX_HDRSIZE, hex);
-	index_unhex(hex, sum);
-	if (memcmp(sum, b + 72, 32) != 0)
+	sl.b = b;
+	sl.len = len;
+	sl.ok = 0;
+	threaded = pthread_create(&t, NULL, seal_check, &sl) == 0;
+	if (!threaded)
+		seal_check(&sl);
+	r = parse_rest(ix);
+	if (threaded)
+		pthread_join(t, NULL);
+	if (!sl.ok)
 		return pm_fail("index: checksum mismatch (damaged)");
+	return r;
+}
+
+/* parse() after the header's first fields and the checksum. */
+static int
+parse_rest(struct index *ix)
+{
+	const unsigned char *b = ix->map;
+	size_t len = ix->len;
+	uint64_t off[S_COUNT], size[S_COUNT], tabend, prevend, o, sz;
+	unsigned char *allowed = NULL;
+	uint32_t nsec, i, j, w, *order = NULL;
+	const unsigned char *str = NULL;
+	uint64_t nstr = 0;
+	int have[S_COUNT] = { 0 }, s;
+
 	if (get32(b + 8) != 0 || get32(b + 60) != 0 || !zero(b + 104, 24))
 		return pm_fail("index: reserved header fields not zero");
 	ix->n = get32(b + 12);

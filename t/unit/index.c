@@ -225,7 +225,7 @@ main(int argc, char *argv[])
 	float nan = NAN;
 
 	pm_init(argv[0]);
-	tap_plan(23);
+	tap_plan(24);
 	if (mkdtemp(dir) == NULL)
 		pm_err(2, "mkdtemp:");
 	if ((st = store_open(dir)) == NULL)
@@ -340,6 +340,14 @@ main(int argc, char *argv[])
 	section(b, "IVFP", &off, &size);
 	ok(refused(b, len, off, &u, 4, "posting to entry n"),
 	    "a posting to an entry past the last is refused");
+	/* the same, not resealed: the checksum, summed while the rest
+	 * is checked, is what is reported */
+	c = malloc(len);
+	memcpy(c, b, len);
+	memcpy(c + off, &u, 4);
+	ok(index_open_mem(c, len, 1) == NULL &&
+	    strstr(pm_why(), "checksum") != NULL,
+	    "that posting, not resealed: %s", pm_why());
 	section(b, "IVFO", &off, &size);
 	u = 0xffffff;
 	ok(refused(b, len, off + 8, &u, 4, "offset past the postings"),
