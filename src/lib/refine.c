@@ -20,11 +20,6 @@ struct rwin {
 	int		 done;
 };
 
-struct spare {
-	unsigned char	*p;
-	size_t		 size;
-};
-
 struct grab {
 	struct rwin	*w;
 	int		 nwin;
@@ -34,8 +29,6 @@ struct grab {
 	struct refine_frame *f;		/* held, in order of time */
 	int		 n, cap;
 	int		 w_img, h_img;	/* the sampled frames' size */
-	struct spare	*spare;		/* pictures let go, to reuse */
-	int		 nspare;
 	const int	*idx;		/* the windows' numbers for fn */
 	refine_fn	*fn;
 	void		*arg;
@@ -107,9 +100,7 @@ release(struct grab *g)
 		if (j < g->nwin)
 			g->f[keep++] = g->f[k];
 		else
-			g->spare[g->nspare++] = (struct spare){
-			    (unsigned char *)g->f[k].pic.pix,
-			    g->f[k].pic.stride * (size_t)g->f[k].pic.ph };
+			free((void *)g->f[k].pic.pix);
 	}
 	g->n = keep;
 }
@@ -143,8 +134,6 @@ grab(const struct video_frame *vf, void *arg)
 	if (g->n == g->cap) {
 		g->cap = g->cap ? 2 * g->cap : 16;
 		g->f = pm_reallocarray(g->f, (size_t)g->cap, sizeof *g->f);
-		g->spare = pm_reallocarray(g->spare, (size_t)g->cap,
-		    sizeof *g->spare);
 	}
 	f = &g->f[g->n++];
 	f->t = vf->t;
@@ -153,17 +142,7 @@ grab(const struct video_frame *vf, void *arg)
 	f->pic.stride = (size_t)vf->w * 3;
 	f->pic.w = g->w_img;
 	f->pic.h = g->h_img;
-	/* a picture let go is reused, which spares the kernel mapping
-	 * and clearing a new one each time */
-	if (g->nspare > 0 && g->spare[g->nspare - 1].size >=
-	    f->pic.stride * (size_t)vf->h)
-		pix = g->spare[--g->nspare].p;
-	else {
-		/* of another size: the video changed it */
-		while (g->nspare > 0)
-			free(g->spare[--g->nspare].p);
-		pix = pm_reallocarray(NULL, (size_t)vf->h, f->pic.stride);
-	}
+	pix = pm_reallocarray(NULL, (size_t)vf->h, f->pic.stride);
 	for (j = 0; j < vf->h; j++)
 		memcpy(pix + (size_t)j * f->pic.stride,
 		    vf->pix + (ptrdiff_t)j * vf->stride, f->pic.stride);
@@ -239,9 +218,6 @@ run(struct video *v, const double *win, const int *idx, int nwin,
 			pass(&g, g.order[g.next++]);
 	for (i = 0; i < g.n; i++)
 		free((void *)g.f[i].pic.pix);
-	for (i = 0; i < g.nspare; i++)
-		free(g.spare[i].p);
-	free(g.spare);
 	free(g.f);
 	free(g.w);
 	free(g.order);
