@@ -71,8 +71,6 @@ static void
 write_file(const char *path, const void *p, size_t n)
 {
 	char *tmp, *dup, *dir;
-	size_t off;
-	ssize_t w;
 	int fd;
 
 	dup = pm_strdup(path);
@@ -81,17 +79,9 @@ write_file(const char *path, const void *p, size_t n)
 	free(dup);
 	if ((fd = mkstemp(tmp)) == -1)
 		pm_err(PM_EXIT_FATAL, "%s:", tmp);
-	/* write(2) moves at most 2 GiB at a time */
-	for (off = 0; off < n; off += (size_t)w)
-		if ((w = write(fd, (const char *)p + off, n - off)) == -1) {
-			if (errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			unlink(tmp);
-			pm_err(PM_EXIT_FATAL, "%s:", path);
-		}
-	if (fsync(fd) == -1 || fchmod(fd, 0644) == -1 || close(fd) == -1) {
+	/* write_all(): write(2) moves at most 2 GiB at a time */
+	if (write_all(fd, p, n) == -1 || fsync(fd) == -1 ||
+	    fchmod(fd, 0644) == -1 || close(fd) == -1) {
 		unlink(tmp);
 		pm_err(PM_EXIT_FATAL, "%s:", path);
 	}

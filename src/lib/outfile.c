@@ -14,15 +14,14 @@
 
 #include "err.h"
 #include "outfile.h"
+#include "store.h"
 
 int
 outfile_write(const char *dir, const char *name, const void *p, size_t n)
 {
 	static atomic_uint seq;
 	const char *slash = strrchr(name, '/');
-	const unsigned char *b = p;
 	char *sub, *path, *tmp = NULL;
-	ssize_t w;
 	int fd = -1, r = -1, k;
 
 	sub = slash != NULL ? pm_asprintf("%s/%.*s", dir, (int)(slash - name),
@@ -48,23 +47,14 @@ outfile_write(const char *dir, const char *name, const void *p, size_t n)
 		pm_fail("%s:", tmp);
 		goto out;
 	}
-	while (n > 0) {
-		if ((w = write(fd, b, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			pm_fail("%s:", tmp);
-			break;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	if (close(fd) == -1 && n == 0) {
+	if (write_all(fd, p, n) == -1) {
 		pm_fail("%s:", tmp);
-		n = 1;
-	}
-	if (n == 0 && rename(tmp, path) == -1)
+		close(fd);
+	} else if (close(fd) == -1)
+		pm_fail("%s:", tmp);
+	else if (rename(tmp, path) == -1)
 		pm_fail("cannot rename %s to %s:", tmp, path);
-	else if (n == 0)
+	else
 		r = 0;
 	if (r == -1)
 		unlink(tmp);

@@ -119,7 +119,7 @@ mkdirs(const char *path)
 	return r;
 }
 
-static int
+int
 write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;

@@ -79,4 +79,8 @@ int	 store_walk(struct store *, int (*fn)(void *arg, enum store_entry,
 /* The SHA-256 of n bytes in lower-case hex. */
 void	 sha256_hex(const void *p, size_t n, char hex[STORE_NAMELEN + 1]);
 
+/* Write n bytes to fd whole: write(2) again after a short count or an
+ * interruption.  0, or -1 with errno set. */
+int	 write_all(int fd, const void *p, size_t n);
+
 #endif
