@@ -22,10 +22,6 @@
 #include <unistd.h>
 
 #include "ann.h"
-#if defined(__x86_64__) || defined(__i386__)
-#define HAVE_X86 1
-#endif
-
 #include "err.h"
 #include "imghdr.h"
 #include "index.h"
@@ -33,6 +29,10 @@
 #include "store.h"
 #include "vec.h"
 #include "vocab.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define HAVE_X86 1
+#endif
 
 #define TABLE_ENTRY	24
 #define MAXSECTIONS	16
@@ -195,16 +195,24 @@ index_kind_ok(const struct index *ix, int detector, int desctype,
 	    (ix->kpflags & KPBLOB_ROOTSIFT) == (kpflags & KPBLOB_ROOTSIFT);
 }
 
+/* The checksum of an index of n bytes, n at least INDEX_HDRSIZE: the
+ * SHA-256 of all after the header. */
+static void
+seal_sum(const unsigned char *b, size_t n, unsigned char sum[32])
+{
+	char hex[STORE_NAMELEN + 1];
+
+	sha256_hex(b + INDEX_HDRSIZE, n - INDEX_HDRSIZE, hex);
+	index_unhex(hex, sum);
+}
+
 void
 index_seal(void *p, size_t n)
 {
-	char hex[STORE_NAMELEN + 1];
 	unsigned char *b = p;
 
-	if (n < INDEX_HDRSIZE)
-		return;
-	sha256_hex(b + INDEX_HDRSIZE, n - INDEX_HDRSIZE, hex);
-	index_unhex(hex, b + 72);
+	if (n >= INDEX_HDRSIZE)
+		seal_sum(b, n, b + 72);
 }
 
 static int
@@ -303,11 +311,9 @@ static void *
 seal_check(void *arg)
 {
 	struct seal *sl = arg;
-	char hex[STORE_NAMELEN + 1];
 	unsigned char sum[32];
 
-	sha256_hex(sl->b + INDEX_HDRSIZE, sl->len - INDEX_HDRSIZE, hex);
-	index_unhex(hex, sum);
+	seal_sum(sl->b, sl->len, sum);
 	sl->ok = memcmp(sum, sl->b + 72, 32) == 0;
 	return NULL;
 }

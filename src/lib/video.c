@@ -1760,7 +1760,7 @@ decode(struct sampler *s, AVPacket *pkt, AVFrame *f)
 			double t = rel_time(v, pkt->pts);
 
 			/* a frame outside the windows is never needed, so
-			 * the GOPs of none of them are not decoded */
+			 * a GOP that holds none of theirs is not decoded */
 			need = rate_needed(s, t);
 			hold(s, pkt, need && in_window(s->o, t, EPS), f);
 		}
