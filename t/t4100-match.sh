@@ -321,6 +321,13 @@ test_expect_success 'boundaries refined from frames between the sampled ones' '
 	say "refined: $(cat got) (the box is in the frames from 2.3 s to 5.6 s)" &&
 	awk "{ exit !(\$1 > 2.19 && \$1 < 2.31 && \$2 > 5.59 && \$2 < 5.71) }" got &&
 	pm-match -j 1 -i cat.idx vr >r1 && test_cmp r8 r1 &&
+	# the gap before it is 3 s, searched in 16 frames spread over it
+	# (without the sampled one at 3 s: bisected); the one after is
+	# followed from the frame at 3 s
+	pm-match -v -i cat.idx vr 2>&1 >/dev/null | grep "^vr: box: " >trace &&
+	say "$(cat trace)" &&
+	grep "^vr: box: start bisected to 2.250$" trace &&
+	grep "^vr: box: end tracked to 5.600$" trace &&
 	jq -c "select(.type != \"appearance\")" r0 >m0 &&
 	jq -c "select(.type != \"appearance\")" r8 >m8 &&
 	test_cmp m0 m8

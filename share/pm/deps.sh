@@ -19,7 +19,7 @@ build="gcc g++ make pkg-config libjansson-dev libzstd-dev libssl-dev
 libcurl4-openssl-dev libavformat-dev libavcodec-dev libswscale-dev
 libavutil-dev libopencv-core-dev libopencv-imgproc-dev
 libopencv-imgcodecs-dev libopencv-features2d-dev libopencv-calib3d-dev
-libopencv-dnn-dev libhnswlib-dev"
+libopencv-video-dev libopencv-dnn-dev libhnswlib-dev"
 test="perl ffmpeg mandoc python3 zstd jq parallel chromium"
 run="yt-dlp"
 demo="$run ffmpeg jq"

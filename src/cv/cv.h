@@ -247,6 +247,24 @@ void	 cv_match_free(struct cv_match *);
  * scaled down to at most max_side pixels a side (0: not scaled); its
  * coordinates stay those of the image.
  */
+/*
+ * Tracking: a product found in a picture (its box, 8 coordinates in
+ * image pixels, clockwise from top-left), followed into the next ones
+ * by the corners it shows (track.cc).  cv_track_new() finds the corners
+ * (NULL with pm_why() set on error); cv_track_count() says how many are
+ * followed still.  cv_track_step() follows them into the next picture
+ * (of the same size): 1 and box set to where the product is when at
+ * least min of them agree on where it went, 0 when it is lost (and
+ * stays lost), -1 with pm_why() set on error.
+ */
+struct cv_track;
+
+struct cv_track *cv_track_new(const struct cv_bgr *, const double box[8]);
+int	 cv_track_count(const struct cv_track *);
+int	 cv_track_step(struct cv_track *, const struct cv_bgr *, int min,
+	    double box[8]);
+void	 cv_track_free(struct cv_track *);
+
 struct cv_colours;
 
 struct cv_colours *cv_colours_new(const void *img, size_t n, int max_side);

@@ -40,6 +40,13 @@
  * on. */
 #define MATCH_INSIDE	0.5
 
+/* Refinement follows a product from the sampled frame it was found in
+ * by its corners (cv_track_step()) while at least this many agree on
+ * where it went; with fewer to begin with, it bisects.  A frame decoded
+ * again is the sampled one when their times are this close. */
+#define MATCH_TRACK_MIN		8
+#define MATCH_SAMPLE_EPS	0.004
+
 void
 match_defaults(struct match_params *p)
 {
@@ -1092,6 +1099,7 @@ struct rjob {
 	double		 lo, hi;
 	uint32_t	 entry;
 	const double	*box;
+	const char	*how;		/* for the trace */
 };
 
 struct rsearch {
@@ -1100,10 +1108,11 @@ struct rsearch {
 	const struct refine_opts *ro;
 };
 
-/* Is the job's product in frame f, where it was? */
+/* Is the job's product in frame f, near box?  Where it is goes to
+ * found, when not NULL. */
 static int
-present(struct rsearch *r, const struct rjob *j,
-    const struct refine_frame *f)
+present(struct rsearch *r, const struct rjob *j, const double *box,
+    const struct refine_frame *f, double *found)
 {
 	struct kpblob kb;
 	struct fpic fp;
@@ -1114,19 +1123,83 @@ present(struct rsearch *r, const struct rjob *j,
 	int yes;
 
 	/* keypoints of that part of the frame only */
-	region(r->m, j->box, rr);
+	region(r->m, box, rr);
 	if (refine_kp(f, r->ro, rr, &blob, &len) == -1)
 		return -1;
 	memset(&fp, 0, sizeof fp);
 	fp.raw = f;
 	yes = kpblob_parse(&kb, blob, len) == 0 &&
-	    region_verify(r->m, &kb, &fp, j->entry, j->box, &c, NULL);
+	    region_verify(r->m, &kb, &fp, j->entry, box, &c, NULL);
 	if (yes)
 		free(c.pts);
 	yes = yes && c.inside >= MATCH_INSIDE;
+	if (yes && found != NULL)
+		memcpy(found, c.box, sizeof c.box);
 	fpic_free(&fp);
 	free(blob);
 	return yes;
+}
+
+/*
+ * A boundary by tracking: the product followed from the sampled frame
+ * it was found in, f[s], through the frames beyond it (on in time for an
+ * end, back for a start) by its corners.  Where they lose it while it is
+ * in the picture, it is looked for as in a sampled frame (present()),
+ * and followed on from there if it is found; where less than
+ * MATCH_INSIDE of it is in the picture, it has gone.  1 when done, 0
+ * when it shows too few corners to follow, -1 on error.
+ */
+static int
+rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
+    int n, int s)
+{
+	struct cv_track *tr;
+	double box[8], t;
+	int dir = j->end ? 1 : -1, k, last, y = 1;
+
+	if ((tr = cv_track_new(&f[s].pic, j->box)) == NULL)
+		return -1;
+	if (cv_track_count(tr) < MATCH_TRACK_MIN) {
+		cv_track_free(tr);
+		return 0;
+	}
+	memcpy(box, j->box, sizeof box);
+	for (k = s + dir, last = s; k >= 0 && k < n; last = k, k += dir) {
+		double was[8];
+
+		memcpy(was, box, sizeof was);
+		if ((y = cv_track_step(tr, &f[k].pic, MATCH_TRACK_MIN,
+		    box)) == 1) {
+			if (box_inside(box, f[k].pic.w, f[k].pic.h) <
+			    MATCH_INSIDE) {
+				y = 0;
+				break;
+			}
+			continue;
+		}
+		if (y == -1 || (y = present(r, j, was, &f[k], box)) != 1)
+			break;
+		cv_track_free(tr);
+		if ((tr = cv_track_new(&f[k].pic, box)) == NULL) {
+			y = -1;
+			break;
+		}
+	}
+	cv_track_free(tr);
+	if (y == -1)
+		return -1;
+	if (k >= 0 && k < n)		/* gone between last and k */
+		t = (f[last].t + f[k].t) / 2;
+	else if (j->open)		/* there still at the end (start) */
+		t = f[last].t;
+	else
+		t = (f[last].t + (j->end ? j->hi : j->lo)) / 2;
+	if (j->end)
+		j->a->end = t;
+	else
+		j->a->start = t;
+	j->how = "tracked";
+	return 1;
 }
 
 /*
@@ -1144,13 +1217,27 @@ rsearch_one(void *arg, int i, const struct refine_frame *f, int n)
 	int a = -1, b = n, k, mid, y;
 	double ta, tb;
 
+	/* the window reaches MATCH_SAMPLE_EPS beyond the sampled frame
+	 * where the product is: followed from there if it is among the
+	 * frames, looked for by bisection among the others if not */
+	k = j->end ? 0 : n - 1;
+	if (n > 0 && fabs(f[k].t - (j->end ? j->lo : j->hi)) <
+	    MATCH_SAMPLE_EPS) {
+		if ((y = rtrack(r, j, f, n, k)) != 0)
+			return;
+		if (j->end)
+			f++;
+		n--;
+		b = n;
+	}
+	j->how = "bisected";
 	/* frames a+1 .. b-1 are in question; a and b stand for lo and hi.
 	 * Without a frame beyond, the one nearest the video's end (or
 	 * start) stands for it: if the product is there, it lasts (or
 	 * was there from the start) */
 	if (j->open && n > 0) {
 		k = j->end ? n - 1 : 0;
-		if ((y = present(r, j, &f[k])) == -1)
+		if ((y = present(r, j, j->box, &f[k], NULL)) == -1)
 			return;
 		if (y) {
 			if (j->end)
@@ -1166,7 +1253,7 @@ rsearch_one(void *arg, int i, const struct refine_frame *f, int n)
 	}
 	while (b - a > 1) {
 		mid = a + (b - a) / 2;
-		if ((y = present(r, j, &f[mid])) == -1)
+		if ((y = present(r, j, j->box, &f[mid], NULL)) == -1)
 			break;
 		if (y == !j->end)
 			b = mid;
@@ -1213,8 +1300,9 @@ refine(struct matcher *m, struct video *v)
 	}
 	win = pm_reallocarray(NULL, (size_t)nj, 2 * sizeof *win);
 	for (i = 0; i < nj; i++) {
-		win[2 * i] = job[i].lo;
-		win[2 * i + 1] = job[i].hi;
+		win[2 * i] = job[i].lo - (job[i].end ? MATCH_SAMPLE_EPS : 0);
+		win[2 * i + 1] = job[i].hi + (job[i].end ? 0 :
+		    MATCH_SAMPLE_EPS);
 	}
 	memset(&ro, 0, sizeof ro);
 	ro.fps = m->p.refine;
@@ -1234,8 +1322,9 @@ refine(struct matcher *m, struct video *v)
 		m->unrefined++;
 	}
 	for (i = 0; m->p.trace != NULL && i < nj; i++)
-		fprintf(m->p.trace, "%s: %s: %s refined to %.3f\n", v->id,
+		fprintf(m->p.trace, "%s: %s: %s %s to %.3f\n", v->id,
 		    m->ix->product[job[i].a->pnum], job[i].end ? "end" : "start",
+		    job[i].how != NULL ? job[i].how : "not refined",
 		    job[i].end ? job[i].a->end : job[i].a->start);
 	free(win);
 	free(job);
