@@ -166,7 +166,7 @@ refine_kp(const struct refine_frame *f, const struct refine_opts *o,
  */
 static int
 run(struct video *v, const double *win, const int *idx, int nwin,
-    const struct refine_opts *o, int threads, refine_fn *fn, void *arg)
+    const struct refine_opts *o, refine_fn *fn, void *arg)
 {
 	struct video_opts vo;
 	struct video_stats vs;
@@ -208,7 +208,9 @@ run(struct video *v, const double *win, const int *idx, int nwin,
 	vo.maxside = o->kp.max_side > 0 && o->kp.max_side < big ?
 	    o->kp.max_side : big;
 	vo.raw = 1;
-	vo.threads = threads;
+	/* one thread: a decoder's frame threads hand every packet on, and
+	 * pm-match's other threads have frames to match meanwhile */
+	vo.threads = 1;
 	vo.win = win;
 	vo.nwin = nwin;
 	r = video_sample(v, &vo, grab, &g, &vs);
@@ -240,7 +242,7 @@ struct part {
 	double		*win;		/* the windows by start */
 	int		*idx;		/* ... and their numbers */
 	int		*first;		/* part k: windows first[k] .. */
-	int		 nparts, threads;
+	int		 nparts;
 	int		*r;		/* each part's result */
 	char		**why;
 };
@@ -270,7 +272,7 @@ run_part(void *arg, size_t k, int thread)
 	v = p->path != NULL ? video_open(p->path) :
 	    video_open_mem(p->mem, p->len);
 	p->r[k] = v == NULL ? -1 : run(v, p->win + 2 * a, p->idx + a, z - a,
-	    p->o, p->threads, p->fn, p->arg);
+	    p->o, p->fn, p->arg);
 	if (p->r[k] == -1)
 		p->why[k] = pm_strdup(pm_why());
 	video_close(v);
@@ -353,7 +355,6 @@ refine_video(struct store *st, const char *blob, const double *win,
 	qsort(p.first + 1, (size_t)p.nparts - 1, sizeof *p.first, by_int);
 	p.first[p.nparts] = nwin;
 	free(gap);
-	p.threads = o->threads / p.nparts > 1 ? o->threads / p.nparts : 1;
 	p.r = pm_calloc((size_t)p.nparts, sizeof *p.r);
 	p.why = pm_calloc((size_t)p.nparts, sizeof *p.why);
 	pfor(p.nparts, (size_t)p.nparts, run_part, &p);
