@@ -253,16 +253,17 @@ void	 cv_match_free(struct cv_match *);
  * by the corners it shows (track.cc).  cv_track_new() finds the corners
  * (NULL with pm_why() set on error); cv_track_count() says how many are
  * followed still.  cv_track_step() follows them into the next picture
- * (of the same size): 1 and box set to where the product is when at
- * least min of them agree on where it went, 0 when it is lost (and
- * stays lost), -1 with pm_why() set on error.
+ * (of the same size): 1 and box set to where the product is when half
+ * of them, and at least min, agree on where it went; 0 when it is lost
+ * (and stays lost); -1 with pm_why() set on error.  *agree is the share
+ * of them that agreed (0 when no homography was found).
  */
 struct cv_track;
 
 struct cv_track *cv_track_new(const struct cv_bgr *, const double box[8]);
 int	 cv_track_count(const struct cv_track *);
 int	 cv_track_step(struct cv_track *, const struct cv_bgr *, int min,
-	    double box[8]);
+	    double box[8], double *agree);
 void	 cv_track_free(struct cv_track *);
 
 struct cv_colours;

@@ -34,9 +34,15 @@
 #define TRACK_FB	1.0
 #define TRACK_REPROJ	2.0
 #define TRACK_AGREE	0.5
+/* The flow's window (picture pixels), and its pyramid's levels above
+ * the picture at most: fewer where the product is small, so that the
+ * window at the coarsest level sees the product more than what moves
+ * around it. */
+#define TRACK_WIN	15
+#define TRACK_LEVELS	3
 /* The part of the picture the flow looks at: the corners' bounding
- * rectangle grown by this many pixels on every side, at least (the
- * motion it can follow at 3 pyramid levels and a 21-pixel window). */
+ * rectangle grown by this many pixels on every side, at least (about
+ * the motion it can follow at 3 levels). */
 #define TRACK_REACH	64
 /* From one picture to the next, the box's area changes by at most this
  * factor either way. */
@@ -81,6 +87,25 @@ quad_area(const double *q)
 		a += q[2 * i] * q[2 * k + 1] - q[2 * k] * q[2 * i + 1];
 	}
 	return std::fabs(a) / 2;
+}
+
+/* Pyramid levels for the box's size. */
+static int
+levels(const struct cv_track *t)
+{
+	double side = INFINITY;
+	int lv = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int k = (i + 1) % 4;
+
+		side = std::min(side, std::hypot(
+		    (t->box[2 * k] - t->box[2 * i]) * t->sx,
+		    (t->box[2 * k + 1] - t->box[2 * i + 1]) * t->sy));
+	}
+	while (lv < TRACK_LEVELS && side / (2 << lv) >= TRACK_WIN)
+		lv++;
+	return lv;
 }
 
 /* The corners of the last picture inside the box, a little inset. */
@@ -149,10 +174,11 @@ cv_track_count(const struct cv_track *t)
 
 extern "C" int
 cv_track_step(struct cv_track *t, const struct cv_bgr *b, int min,
-    double box[8])
+    double box[8], double *agree)
 {
 	int found = 0;
 
+	*agree = 0;
 	if (check_pic(b) == -1)
 		return -1;
 	if ((double)b->pw / b->w != t->sx || (double)b->ph / b->h != t->sy)
@@ -185,11 +211,14 @@ cv_track_step(struct cv_track *t, const struct cv_bgr *b, int min,
 		cv::Mat a = t->grey(part), z = grey(part);
 		cv::TermCriteria tc(cv::TermCriteria::COUNT |
 		    cv::TermCriteria::EPS, 30, 0.01);
+		int lv = levels(t);
 		cv::calcOpticalFlowPyrLK(a, z, p0, p1, st, err,
-		    cv::Size(15, 15), 3, tc, cv::OPTFLOW_USE_INITIAL_FLOW);
+		    cv::Size(TRACK_WIN, TRACK_WIN), lv, tc,
+		    cv::OPTFLOW_USE_INITIAL_FLOW);
 		back = p0;
 		cv::calcOpticalFlowPyrLK(z, a, p1, back, stb, err,
-		    cv::Size(15, 15), 3, tc, cv::OPTFLOW_USE_INITIAL_FLOW);
+		    cv::Size(TRACK_WIN, TRACK_WIN), lv, tc,
+		    cv::OPTFLOW_USE_INITIAL_FLOW);
 
 		std::vector<cv::Point2f> from, to;
 		for (size_t i = 0; i < p0.size(); i++) {
@@ -202,12 +231,15 @@ cv_track_step(struct cv_track *t, const struct cv_bgr *b, int min,
 		}
 		int need = std::max(min, (int)std::ceil(TRACK_AGREE *
 		    p0.size()));
-		if ((int)from.size() < std::max(need, 4))
+		if (from.size() < 4)
 			return 0;
 		std::vector<uchar> in;
 		cv::Mat H = cv::findHomography(from, to, cv::RANSAC,
 		    TRACK_REPROJ, in);
-		if (H.empty() || cv::countNonZero(in) < need)
+		if (H.empty())
+			return 0;
+		*agree = (double)cv::countNonZero(in) / p0.size();
+		if (cv::countNonZero(in) < need)
 			return 0;
 
 		/* the box moved, in image pixels */

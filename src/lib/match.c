@@ -41,10 +41,13 @@
 #define MATCH_INSIDE	0.5
 
 /* Refinement follows a product from the sampled frame it was found in
- * by its corners (cv_track_step()) while at least this many agree on
- * where it went; with fewer to begin with, it bisects.  A frame decoded
- * again is the sampled one when their times are this close. */
+ * by its corners (cv_track_step()) while at least MATCH_TRACK_MIN agree
+ * on where it went; with fewer to begin with, it bisects.  When under
+ * MATCH_TRACK_GONE of them agree, what was there has gone (a cut, the
+ * product taken away or hidden): it is not looked for again.  A frame
+ * decoded again is the sampled one when their times are this close. */
 #define MATCH_TRACK_MIN		8
+#define MATCH_TRACK_GONE	0.1
 #define MATCH_SAMPLE_EPS	0.004
 
 void
@@ -1144,9 +1147,10 @@ present(struct rsearch *r, const struct rjob *j, const double *box,
  * A boundary by tracking: the product followed from the sampled frame
  * it was found in, f[s], through the frames beyond it (on in time for an
  * end, back for a start) by its corners.  Where they lose it while it is
- * in the picture, it is looked for as in a sampled frame (present()),
- * and followed on from there if it is found; where less than
- * MATCH_INSIDE of it is in the picture, it has gone.  1 when done, 0
+ * in the picture and some of them still agree, it is looked for as in
+ * a sampled frame (present()), and followed on from there if it is
+ * found; where less than MATCH_INSIDE of it is in the picture, or next
+ * to none of them agree, it has gone.  1 when done, 0
  * when it shows too few corners to follow, -1 on error.
  */
 static int
@@ -1165,11 +1169,11 @@ rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
 	}
 	memcpy(box, j->box, sizeof box);
 	for (k = s + dir, last = s; k >= 0 && k < n; last = k, k += dir) {
-		double was[8];
+		double was[8], agree;
 
 		memcpy(was, box, sizeof was);
-		if ((y = cv_track_step(tr, &f[k].pic, MATCH_TRACK_MIN,
-		    box)) == 1) {
+		if ((y = cv_track_step(tr, &f[k].pic, MATCH_TRACK_MIN, box,
+		    &agree)) == 1) {
 			if (box_inside(box, f[k].pic.w, f[k].pic.h) <
 			    MATCH_INSIDE) {
 				y = 0;
@@ -1177,7 +1181,8 @@ rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
 			}
 			continue;
 		}
-		if (y == -1 || (y = present(r, j, was, &f[k], box)) != 1)
+		if (y == -1 || agree < MATCH_TRACK_GONE ||
+		    (y = present(r, j, was, &f[k], box)) != 1)
 			break;
 		cv_track_free(tr);
 		if ((tr = cv_track_new(&f[k].pic, box)) == NULL) {

@@ -77,7 +77,7 @@ follow(int scale)
 	    bh * scale };
 	struct cv_track *t;
 	unsigned char *p;
-	double box[8], want[8], worst = 0;
+	double box[8], want[8], worst = 0, agree, least = 1;
 	int k, y = 1;
 
 	box_at(100, 80, scale, box);
@@ -90,21 +90,23 @@ follow(int scale)
 		exit(1);
 	for (k = 1; k <= 6 && y == 1; k++) {
 		pic.pix = p = picture(100 + 14 * k, 80 + 6 * k);
-		y = cv_track_step(t, &pic, 8, box);
+		y = cv_track_step(t, &pic, 8, box, &agree);
 		free(p);
 		box_at(100 + 14 * k, 80 + 6 * k, scale, want);
 		worst = fmax(worst, box_err(box, want) / scale);
+		least = fmin(least, agree);
 	}
-	ok(y == 1 && worst < 0.5, "image %dx: followed over 6 pictures, "
-	    "box within %.3f picture pixels", scale, worst);
+	ok(y == 1 && worst < 0.5 && least > 0.75, "image %dx: followed over "
+	    "6 pictures, box within %.3f picture pixels, %.2f of the "
+	    "corners agreeing at least", scale, worst, least);
 
 	pic.pix = p = picture(-1, -1);
-	y = cv_track_step(t, &pic, 8, box);
+	y = cv_track_step(t, &pic, 8, box, &agree);
 	free(p);
-	ok(y == 0, "image %dx: lost where the product was taken away "
-	    "(%d)", scale, y);
+	ok(y == 0 && agree < 0.1, "image %dx: lost where the product was "
+	    "taken away (%d, %.2f agreeing)", scale, y, agree);
 	pic.pix = p = picture(100 + 14 * 7, 80 + 6 * 7);
-	y = cv_track_step(t, &pic, 8, box);
+	y = cv_track_step(t, &pic, 8, box, &agree);
 	free(p);
 	ok(y == 0, "image %dx: and lost after it comes back", scale);
 	cv_track_free(t);
@@ -116,7 +118,7 @@ main(void)
 	struct cv_bgr pic;
 	struct cv_track *t;
 	unsigned char *p, *other;
-	double box[8];
+	double box[8], agree;
 	int ow, oh, y;
 
 	tap_plan(12);
@@ -139,8 +141,9 @@ main(void)
 	t = cv_track_new(&pic, box);
 	free((void *)pic.pix);
 	pic.pix = p;
-	y = t != NULL ? cv_track_step(t, &pic, 8, box) : -1;
-	ok(y == 0, "lost in another picture altogether (%d)", y);
+	y = t != NULL ? cv_track_step(t, &pic, 8, box, &agree) : -1;
+	ok(y == 0 && agree < 0.1, "lost in another picture altogether (%d, "
+	    "%.2f agreeing)", y, agree);
 	cv_track_free(t);
 	free(p);
 	free(other);
@@ -156,7 +159,7 @@ main(void)
 	/* a picture of another size is an error */
 	pic.w = bw * 2;
 	pic.h = bh * 2;
-	y = t != NULL ? cv_track_step(t, &pic, 8, box) : 0;
+	y = t != NULL ? cv_track_step(t, &pic, 8, box, &agree) : 0;
 	ok(y == -1 && strstr(pm_why(), "another size") != NULL,
 	    "a picture of another size: %s", pm_why());
 	pic.stride = 2;
