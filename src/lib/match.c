@@ -1169,11 +1169,16 @@ rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
 	}
 	memcpy(box, j->box, sizeof box);
 	for (k = s + dir, last = s; k >= 0 && k < n; last = k, k += dir) {
-		double was[8], agree;
+		double was[8], agree = 1;
 
+		/* with too few corners (found again where it shows few)
+		 * each frame is searched */
 		memcpy(was, box, sizeof was);
-		if ((y = cv_track_step(tr, &f[k].pic, MATCH_TRACK_MIN, box,
-		    &agree)) == 1) {
+		if (cv_track_count(tr) >= MATCH_TRACK_MIN &&
+		    (y = cv_track_step(tr, &f[k].pic, MATCH_TRACK_MIN, box,
+		    &agree)) != 0) {
+			if (y == -1)
+				break;
 			if (box_inside(box, f[k].pic.w, f[k].pic.h) <
 			    MATCH_INSIDE) {
 				y = 0;
@@ -1181,7 +1186,7 @@ rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
 			}
 			continue;
 		}
-		if (y == -1 || agree < MATCH_TRACK_GONE ||
+		if (agree < MATCH_TRACK_GONE ||
 		    (y = present(r, j, was, &f[k], box)) != 1)
 			break;
 		cv_track_free(tr);
