@@ -1150,8 +1150,8 @@ present(struct rsearch *r, const struct rjob *j, const double *box,
  * in the picture and some of them still agree, it is looked for as in
  * a sampled frame (present()), and followed on from there if it is
  * found; where less than MATCH_INSIDE of it is in the picture, or next
- * to none of them agree, it has gone.  1 when done, 0
- * when it shows too few corners to follow, -1 on error.
+ * to none of them agree, it has gone.  1 when done, 0 when it shows too
+ * few corners to follow, -1 on error.
  */
 static int
 rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
