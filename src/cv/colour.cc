@@ -73,12 +73,8 @@ cv_colours_bgr(const struct cv_bgr *b, int max_side)
 	struct cv_colours *c = nullptr;
 	int r;
 
-	if (b->pw < 1 || b->ph < 1 || b->w < b->pw || b->h < b->ph ||
-	    b->stride < (size_t)b->pw * 3) {
-		pm_fail("colours: a picture of %dx%d pixels, rows %zu bytes "
-		    "apart, of %dx%d", b->pw, b->ph, b->stride, b->w, b->h);
+	if (shim_bgr_check(b, "colours") == -1)
 		return nullptr;
-	}
 	r = shim_guard("colours", [&] {
 		cv::Mat m(b->ph, b->pw, CV_8UC3,
 		    const_cast<unsigned char *>(b->pix), b->stride);

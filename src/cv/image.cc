@@ -30,6 +30,19 @@ shim_init()
 	});
 }
 
+int
+shim_bgr_check(const struct cv_bgr *b, const char *what)
+{
+	if (b->pw < 1 || b->ph < 1 || b->w < b->pw || b->h < b->ph ||
+	    b->w > IMG_MAX_SIDE || b->h > IMG_MAX_SIDE ||
+	    (long)b->w * b->h > IMG_MAX_PIXELS ||
+	    b->stride < (size_t)b->pw * 3)
+		return pm_fail("%s: a picture of %dx%d pixels, rows %zu bytes "
+		    "apart, of %dx%d", what, b->pw, b->ph, b->stride, b->w,
+		    b->h);
+	return 0;
+}
+
 /* Bring a decoded image of any depth and channel count to 8 bits and
  * the channels asked for, alpha composited over white. */
 static int

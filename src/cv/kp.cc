@@ -697,13 +697,8 @@ cv_kp_extract_bgr_in(const struct cv_bgr *b, const struct cv_kp_opts *o,
 		return -1;
 	if (o->mask != CV_MASK_NONE)
 		return pm_fail("keypoints: a mask and a part of the image");
-	if (b->pw < 1 || b->ph < 1 || b->w < b->pw || b->h < b->ph ||
-	    b->w > IMG_MAX_SIDE || b->h > IMG_MAX_SIDE ||
-	    (long)b->w * b->h > IMG_MAX_PIXELS ||
-	    b->stride < (size_t)b->pw * 3)
-		return pm_fail("keypoints: a picture of %dx%d pixels, rows %zu "
-		    "bytes apart, of %dx%d", b->pw, b->ph, b->stride, b->w,
-		    b->h);
+	if (shim_bgr_check(b, "keypoints") == -1)
+		return -1;
 	return shim_guard("keypoints", [&] {
 		cv::Mat im(b->ph, b->pw, CV_8UC3,
 		    const_cast<unsigned char *>(b->pix), b->stride);

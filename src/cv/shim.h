@@ -10,6 +10,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "cv.h"
+
 extern "C" {
 #include "err.h"
 #include "imghdr.h"
@@ -43,6 +45,13 @@ shim_guard(const char *what, F f)
 		return pm_fail("%s: unknown C++ exception", what);
 	}
 }
+
+/*
+ * Check a picture handed in (cv.h's struct cv_bgr): its pixels within
+ * the image it shows and within imghdr.h's limits, its rows far enough
+ * apart.  -1 with pm_why() set to "what: ..." if not.
+ */
+int	 shim_bgr_check(const struct cv_bgr *, const char *what);
 
 /*
  * Decode an image, header checked first (imghdr.h), to 8-bit gray

@@ -56,17 +56,6 @@ struct cv_track {
 	cv::Mat		 motion;	/* the last step's homography */
 };
 
-static int
-check_pic(const struct cv_bgr *b)
-{
-	if (b->pw < 1 || b->ph < 1 || b->w < b->pw || b->h < b->ph ||
-	    b->stride < (size_t)b->pw * 3)
-		return pm_fail("tracking: a picture of %dx%d pixels, rows %zu "
-		    "bytes apart, of %dx%d", b->pw, b->ph, b->stride, b->w,
-		    b->h);
-	return 0;
-}
-
 static void
 to_grey(const struct cv_bgr *b, cv::Mat &grey)
 {
@@ -147,7 +136,7 @@ cv_track_new(const struct cv_bgr *b, const double box[8])
 	struct cv_track *t = nullptr;
 	int r;
 
-	if (check_pic(b) == -1)
+	if (shim_bgr_check(b, "tracking") == -1)
 		return nullptr;
 	r = shim_guard("tracking", [&] {
 		t = new cv_track();
@@ -179,7 +168,7 @@ cv_track_step(struct cv_track *t, const struct cv_bgr *b, int min,
 	int found = 0;
 
 	*agree = 0;
-	if (check_pic(b) == -1)
+	if (shim_bgr_check(b, "tracking") == -1)
 		return -1;
 	if ((double)b->pw / b->w != t->sx || (double)b->ph / b->h != t->sy)
 		return pm_fail("tracking: pictures of another size");
