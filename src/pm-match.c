@@ -71,10 +71,12 @@ main(int argc, char *argv[])
 	pm_init(argv[0]);
 #ifdef M_MMAP_THRESHOLD
 	/*
-	 * Refinement's detector makes and frees pictures of megabytes in
-	 * every thread; returned to the kernel each time, they come back
-	 * as page faults (a tenth of the CPU time on bench/match.sh's
-	 * frames).  Keep up to 128 MiB of them for reuse.
+	 * Refinement makes and frees pictures of megabytes in every
+	 * thread (frames decoded, their grey levels, the detector's
+	 * pyramids); returned to the kernel each time, they come back as
+	 * page faults (on bench/match.sh's frames, half of pm-match's
+	 * system time and 5% of its wall time).  Keep up to 128 MiB of
+	 * them for reuse.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);

@@ -243,11 +243,6 @@ int	 cv_verify(const struct cv_kpset *cat, const struct cv_kpset *frame,
 void	 cv_match_free(struct cv_match *);
 
 /*
- * Colours.  A struct cv_colours is an image decoded in colour and
- * scaled down to at most max_side pixels a side (0: not scaled); its
- * coordinates stay those of the image.
- */
-/*
  * Tracking: a product found in a picture (its box, 8 coordinates in
  * image pixels, clockwise from top-left), followed into the next ones
  * by the corners it shows (track.cc).  cv_track_new() finds the corners
@@ -255,8 +250,9 @@ void	 cv_match_free(struct cv_match *);
  * followed still.  cv_track_step() follows them into the next picture
  * (of the same size): 1 and box set to where the product is when half
  * of them, and at least min, agree on where it went; 0 when it is lost
- * (and stays lost); -1 with pm_why() set on error.  *agree is the share
- * of them that agreed (0 when no homography was found).
+ * (and stays lost; box is left as it was); -1 with pm_why() set on
+ * error.  *agree is the share of them that agreed (0 when no homography
+ * was found).
  */
 struct cv_track;
 
@@ -266,6 +262,11 @@ int	 cv_track_step(struct cv_track *, const struct cv_bgr *, int min,
 	    double box[8], double *agree);
 void	 cv_track_free(struct cv_track *);
 
+/*
+ * Colours.  A struct cv_colours is an image decoded in colour and
+ * scaled down to at most max_side pixels a side (0: not scaled); its
+ * coordinates stay those of the image.
+ */
 struct cv_colours;
 
 struct cv_colours *cv_colours_new(const void *img, size_t n, int max_side);

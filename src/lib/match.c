@@ -1169,11 +1169,10 @@ rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
 	}
 	memcpy(box, j->box, sizeof box);
 	for (k = s + dir, last = s; k >= 0 && k < n; last = k, k += dir) {
-		double was[8], agree = 1;
+		double agree = 1;
 
 		/* with too few corners (found again where it shows few)
 		 * each frame is searched */
-		memcpy(was, box, sizeof was);
 		if (cv_track_count(tr) >= MATCH_TRACK_MIN &&
 		    (y = cv_track_step(tr, &f[k].pic, MATCH_TRACK_MIN, box,
 		    &agree)) != 0) {
@@ -1187,7 +1186,7 @@ rtrack(struct rsearch *r, struct rjob *j, const struct refine_frame *f,
 			continue;
 		}
 		if (agree < MATCH_TRACK_GONE ||
-		    (y = present(r, j, was, &f[k], box)) != 1)
+		    (y = present(r, j, box, &f[k], box)) != 1)
 			break;
 		cv_track_free(tr);
 		if ((tr = cv_track_new(&f[k].pic, box)) == NULL) {
